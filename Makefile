@@ -1,0 +1,59 @@
+# Developer and CI entry points. `make test` sets up everything on a fresh machine and runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+CACHE := $(CURDIR)/.cache
+VENV := $(CACHE)/venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(CACHE)/collections
+COLLECTION := $(COLLECTIONS)/ansible_collections/offsite/mongodb
+STAMP := $(VENV)/.installed
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: test setup lint ruff ansible-lint sanity pytest build bench changelog clean
+
+test: setup lint sanity pytest build  ## every check, from a fresh clone
+
+setup: $(STAMP) $(COLLECTION)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+# ansible-test wants the checkout on an ansible_collections/<namespace>/<name> path.
+$(COLLECTION):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+lint: ruff ansible-lint
+
+ruff: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+ansible-lint: setup
+	cd $(COLLECTION) && $(BIN)/ansible-lint --profile production
+
+sanity: setup
+	$(BIN)/python tests/ensure_get_pip_cache.py
+	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --local --requirements --color no
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+build: setup
+	rm -rf $(CACHE)/build && mkdir -p $(CACHE)/build
+	$(BIN)/ansible-galaxy collection build --output-path $(CACHE)/build $(CURDIR)
+	$(BIN)/python tests/check_artifact.py $(CACHE)/build/offsite-mongodb-*.tar.gz
+
+bench: setup
+	$(BIN)/python -m bench
+
+changelog: setup
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf $(CACHE) .pytest_cache .ruff_cache tests/output

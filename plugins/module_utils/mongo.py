@@ -1,0 +1,255 @@
+"""MongoDB connections: module options -> ``MongoClient``, the node's role, and one-line errors.
+
+Every MongoDB module shares ``MONGO_CONNECTION_ARGUMENT_SPEC`` (documented once in the
+``offsite.mongodb.mongo`` doc fragment). Options left unset fall back to ``OFFSITE_MONGODB_*``
+environment variables, so AWX credentials can inject them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+
+try:
+    import pymongo
+    from pymongo import errors as pymongo_errors
+
+    PYMONGO_IMPORT_ERROR: Optional[str] = None
+except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
+    pymongo = None
+    pymongo_errors = None
+    PYMONGO_IMPORT_ERROR = str(exc)
+
+MONGO_CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "uri": {"type": "str", "no_log": True},
+    "login_host": {"type": "str"},
+    "login_port": {"type": "int"},
+    "login_user": {"type": "str"},
+    "login_password": {"type": "str", "no_log": True},
+    "login_database": {"type": "str"},
+    "replica_set": {"type": "str"},
+    "direct_connection": {"type": "bool"},
+    "tls": {"type": "bool"},
+    "tls_ca_file": {"type": "path"},
+    "tls_certificate_key_file": {"type": "path"},
+    "tls_allow_invalid_hostnames": {"type": "bool"},
+    "connect_timeout": {"type": "int", "default": 10},
+}
+MONGO_CONNECTION_MUTUALLY_EXCLUSIVE = [["uri", "login_host"], ["uri", "login_port"]]
+
+# Option -> environment variable consulted when the option is not set.
+ENVIRONMENT_FALLBACKS = {
+    "uri": "OFFSITE_MONGODB_URI",
+    "login_host": "OFFSITE_MONGODB_HOST",
+    "login_port": "OFFSITE_MONGODB_PORT",
+    "login_user": "OFFSITE_MONGODB_USER",
+    "login_password": "OFFSITE_MONGODB_PASSWORD",
+    "login_database": "OFFSITE_MONGODB_AUTH_DATABASE",
+}
+
+UNAUTHORIZED = 13
+AUTHENTICATION_FAILED = 18
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """Where and how to connect; built by ``connection_options`` from module parameters."""
+
+    uri: Optional[str] = None
+    host: str = "localhost"
+    port: int = 27017
+    user: Optional[str] = None
+    password: Optional[str] = None
+    auth_database: str = "admin"
+    replica_set: Optional[str] = None
+    direct_connection: Optional[bool] = None
+    tls: Optional[bool] = None
+    tls_ca_file: Optional[str] = None
+    tls_certificate_key_file: Optional[str] = None
+    tls_allow_invalid_hostnames: Optional[bool] = None
+    connect_timeout: int = 10
+
+    def describe(self) -> str:
+        """Where this connects, without credentials (safe for messages)."""
+        if self.uri:
+            scheme, _, rest = self.uri.partition("://")
+            hosts = rest.rsplit("@", 1)[-1].split("/", 1)[0]
+            return f"{scheme}://{hosts}"
+        return f"{self.host}:{self.port}"
+
+    def client_kwargs(self) -> Dict[str, Any]:
+        """Keyword arguments for ``MongoClient`` (secrets included: never log them)."""
+        timeout_ms = self.connect_timeout * 1000
+        kwargs: Dict[str, Any] = {
+            "connectTimeoutMS": timeout_ms,
+            "serverSelectionTimeoutMS": timeout_ms,
+            "appname": "offsite.mongodb",
+        }
+        if not self.uri:
+            kwargs.update(host=self.host, port=self.port)
+            if self.direct_connection is None and not self.replica_set:
+                kwargs["directConnection"] = True  # act on the named node, not on the set's primary
+        optional = {
+            "username": self.user,
+            "password": self.password,
+            "replicaSet": self.replica_set,
+            "directConnection": self.direct_connection,
+            "tls": self.tls,
+            "tlsCAFile": self.tls_ca_file,
+            "tlsCertificateKeyFile": self.tls_certificate_key_file,
+            "tlsAllowInvalidHostnames": self.tls_allow_invalid_hostnames,
+        }
+        kwargs.update({key: value for key, value in optional.items() if value is not None})
+        if self.user and (not self.uri or "authSource" not in self.uri):
+            kwargs["authSource"] = self.auth_database
+        return kwargs
+
+
+def connection_options(params: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> ConnectionOptions:
+    """Module parameters (plus environment fallbacks) -> validated ``ConnectionOptions``."""
+    values = {name: params.get(name) for name in MONGO_CONNECTION_ARGUMENT_SPEC}
+    for name, variable in ENVIRONMENT_FALLBACKS.items():
+        if values[name] in (None, "") and environ.get(variable):
+            values[name] = environ[variable]
+    uri = values["uri"]
+    if uri and not str(uri).startswith(("mongodb://", "mongodb+srv://")):
+        raise OffsiteError("uri must start with mongodb:// or mongodb+srv://: fix the uri option")
+    if uri and (values["login_host"] or values["login_port"]):
+        raise OffsiteError("set either uri or login_host/login_port, not both")
+    port = values["login_port"] or 27017
+    try:
+        port = int(port)
+    except ValueError:
+        raise OffsiteError(f"login_port must be a number, got {port!r}") from None
+    if not 0 < port < 65536:
+        raise OffsiteError(f"login_port must be between 1 and 65535, got {port}")
+    if values["login_password"] and not values["login_user"]:
+        raise OffsiteError("login_password is set but login_user is not: set login_user too")
+    timeout = values["connect_timeout"] if values["connect_timeout"] is not None else 10
+    if timeout <= 0:
+        raise OffsiteError("connect_timeout must be a positive number of seconds")
+    return ConnectionOptions(
+        uri=uri or None,
+        host=values["login_host"] or "localhost",
+        port=port,
+        user=values["login_user"] or None,
+        password=values["login_password"] or None,
+        auth_database=values["login_database"] or "admin",
+        replica_set=values["replica_set"],
+        direct_connection=values["direct_connection"],
+        tls=values["tls"],
+        tls_ca_file=values["tls_ca_file"],
+        tls_certificate_key_file=values["tls_certificate_key_file"],
+        tls_allow_invalid_hostnames=values["tls_allow_invalid_hostnames"],
+        connect_timeout=int(timeout),
+    )
+
+
+def require_pymongo() -> None:
+    """Raise a one-line error when pymongo is missing on the host that runs the module."""
+    if PYMONGO_IMPORT_ERROR is not None:
+        raise OffsiteError(
+            "the Python library pymongo is not installed for the interpreter that runs this module: "
+            "pip install pymongo (or set ansible_python_interpreter)"
+        )
+
+
+def connect(options: ConnectionOptions) -> "pymongo.MongoClient":
+    """An authenticated client that has reached the server (errors become ``OffsiteError``)."""
+    require_pymongo()
+    with mongo_errors(options, "connect"):
+        try:
+            client = pymongo.MongoClient(options.uri, **options.client_kwargs())
+        except pymongo_errors.ConfigurationError as exc:
+            raise OffsiteError(f"invalid MongoDB connection settings: {exc}") from None
+        try:
+            client.admin.command("ping")
+        except BaseException:
+            client.close()
+            raise
+    return client
+
+
+@contextlib.contextmanager
+def mongo_errors(options: ConnectionOptions, action: str) -> Iterator[None]:
+    """Turn pymongo's failures during ``action`` into one-line ``OffsiteError``s that name the fix."""
+    try:
+        yield
+    except OffsiteError:
+        raise
+    except Exception as exc:
+        if pymongo_errors is None or not isinstance(exc, pymongo_errors.PyMongoError):
+            raise
+        raise OffsiteError(describe_error(options, action, exc)) from None
+
+
+def describe_error(options: ConnectionOptions, action: str, exc: Exception) -> str:
+    """The one-line message for a pymongo error (never includes secrets)."""
+    where = options.describe()
+    code = getattr(exc, "code", None)
+    if code == AUTHENTICATION_FAILED or isinstance(exc, getattr(pymongo_errors, "AuthenticationFailed", ())):
+        return (
+            f"authentication failed for user {options.user!r} on database {options.auth_database!r} at {where}: "
+            "check login_user, login_password and login_database (or the credentials in uri)"
+        )
+    if code == UNAUTHORIZED:
+        return (
+            f"user {options.user or '(none)'} is not allowed to {action} on {where}: "
+            "grant it the needed role (fsync lock needs clusterManager or hostManager; "
+            "backup and restore need the backup and restore roles)"
+        )
+    if isinstance(exc, (pymongo_errors.ServerSelectionTimeoutError, pymongo_errors.ConnectionFailure)):
+        return (
+            f"cannot reach MongoDB at {where} within {options.connect_timeout} s: check login_host, "
+            "login_port (or uri), tls settings, and that mongod is running and reachable"
+        )
+    text = " ".join(str(getattr(exc, "details", None) and exc.details.get("errmsg") or exc).split())
+    return f"MongoDB failed to {action} at {where}: {text}"
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What kind of node a client is talking to."""
+
+    kind: str  # standalone | primary | secondary | arbiter | mongos | other
+    version: Tuple[int, ...]
+    set_name: Optional[str] = None
+
+    @property
+    def version_string(self) -> str:
+        return ".".join(str(part) for part in self.version)
+
+
+def describe_node(client: "pymongo.MongoClient") -> NodeInfo:
+    """The connected node's role (from ``hello``) and server version (from ``buildInfo``)."""
+    hello = client.admin.command("hello")
+    build = client.admin.command("buildInfo")
+    return NodeInfo(kind=_node_kind(hello), version=server_version(build), set_name=hello.get("setName"))
+
+
+def _node_kind(hello: Mapping[str, Any]) -> str:
+    if hello.get("msg") == "isdbgrid":
+        return "mongos"
+    if hello.get("arbiterOnly"):
+        return "arbiter"
+    if hello.get("setName"):
+        if hello.get("isWritablePrimary") or hello.get("ismaster"):
+            return "primary"
+        return "secondary" if hello.get("secondary") else "other"
+    return "standalone"
+
+
+def server_version(build_info: Mapping[str, Any]) -> Tuple[int, ...]:
+    """``buildInfo`` -> (major, minor, patch); reads ``version`` when ``versionArray`` is absent."""
+    array = build_info.get("versionArray")
+    if array:
+        return tuple(int(part) for part in array[:3])
+    parts = []
+    for piece in str(build_info.get("version", "0")).split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)

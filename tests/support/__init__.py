@@ -1,0 +1,1 @@
+"""Test support: server processes, scripted MongoDB replies and an Ansible module runner."""
