@@ -1,0 +1,299 @@
+"""S3 connections: module options -> boto3 client, and S3 failures -> one-line errors without secrets.
+
+Every S3 module shares ``S3_CONNECTION_ARGUMENT_SPEC`` (documented once in the ``offsite.mongodb.s3``
+doc fragment). Options left unset fall back to the environment variables the AWS tools read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+
+try:
+    import boto3
+    from botocore import exceptions as botocore_exceptions
+    from botocore.config import Config
+
+    BOTO3_IMPORT_ERROR: Optional[str] = None
+except ImportError as exc:  # pragma: no cover - exercised on hosts without boto3
+    boto3 = None
+    botocore_exceptions = None
+    Config = None
+    BOTO3_IMPORT_ERROR = str(exc)
+
+S3_CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "bucket": {"type": "str", "required": True},
+    "prefix": {"type": "str", "default": "mongodb-backups"},
+    "endpoint_url": {"type": "str"},
+    "region": {"type": "str"},
+    "access_key": {"type": "str", "no_log": True},
+    "secret_key": {"type": "str", "no_log": True},
+    "session_token": {"type": "str", "no_log": True},
+    "profile": {"type": "str"},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_bundle": {"type": "path"},
+    "path_style": {"type": "bool"},
+    "retries": {"type": "int", "default": 5},
+    "retry_mode": {"type": "str", "default": "standard", "choices": ["standard", "adaptive", "legacy"]},
+    "connect_timeout": {"type": "int", "default": 10},
+    "expected_bucket_owner": {"type": "str"},
+}
+
+# Option -> environment variables consulted (in order) when the option is not set, as the AWS tools do.
+ENVIRONMENT_FALLBACKS: Dict[str, Tuple[str, ...]] = {
+    "endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "access_key": ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"),
+    "secret_key": ("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"),
+    "session_token": ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+    "profile": ("AWS_PROFILE",),
+    "ca_bundle": ("AWS_CA_BUNDLE",),
+}
+
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+CREDENTIAL_ERRORS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+}
+DENIED_ERRORS = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden", "AccountProblem"}
+REGION_ERRORS = {
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+    "301",
+}
+MISSING_KEY_ERRORS = {"NoSuchKey", "404", "NotFound"}
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """Where and how to reach S3; built by ``s3_options`` from module parameters."""
+
+    endpoint_url: Optional[str] = None
+    region: Optional[str] = None
+    access_key: Optional[str] = None
+    secret_key: Optional[str] = None
+    session_token: Optional[str] = None
+    profile: Optional[str] = None
+    validate_certs: bool = True
+    ca_bundle: Optional[str] = None
+    path_style: Optional[bool] = None
+    retries: int = 5
+    retry_mode: str = "standard"
+    connect_timeout: int = 10
+
+    def secrets(self) -> Tuple[str, ...]:
+        """Values that must never appear in a message."""
+        return tuple(value for value in (self.access_key, self.secret_key, self.session_token) if value)
+
+    def addressing_style(self) -> str:
+        """``path`` or ``virtual``: path style by default for custom endpoints (MinIO, Ceph), virtual for AWS."""
+        path = self.path_style if self.path_style is not None else bool(self.endpoint_url)
+        return "path" if path else "virtual"
+
+
+def s3_options(params: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S3Options:
+    """Module parameters (plus AWS environment fallbacks) -> validated ``S3Options``."""
+    values = {name: params.get(name) for name in S3_CONNECTION_ARGUMENT_SPEC}
+    for name, variables in ENVIRONMENT_FALLBACKS.items():
+        if values[name] in (None, ""):
+            values[name] = next((environ[var] for var in variables if environ.get(var)), None)
+    if bool(values["access_key"]) != bool(values["secret_key"]):
+        raise OffsiteError(
+            "set access_key and secret_key together (or neither, to use a profile or the instance role)"
+        )
+    if values["session_token"] and not values["access_key"]:
+        raise OffsiteError("session_token needs access_key and secret_key: set them too")
+    endpoint = values["endpoint_url"]
+    if endpoint and not str(endpoint).startswith(("http://", "https://")):
+        raise OffsiteError(f"endpoint_url {endpoint!r} must start with http:// or https://")
+    retries = 5 if values["retries"] is None else int(values["retries"])
+    if retries < 0:
+        raise OffsiteError("retries must be 0 or more")
+    timeout = 10 if values["connect_timeout"] is None else int(values["connect_timeout"])
+    if timeout <= 0:
+        raise OffsiteError("connect_timeout must be a positive number of seconds")
+    return S3Options(
+        endpoint_url=endpoint or None,
+        region=values["region"] or None,
+        access_key=values["access_key"] or None,
+        secret_key=values["secret_key"] or None,
+        session_token=values["session_token"] or None,
+        profile=values["profile"] or None,
+        validate_certs=True if values["validate_certs"] is None else bool(values["validate_certs"]),
+        ca_bundle=values["ca_bundle"] or None,
+        path_style=values["path_style"],
+        retries=retries,
+        retry_mode=values["retry_mode"] or "standard",
+        connect_timeout=timeout,
+    )
+
+
+def check_bucket_name(bucket: str) -> str:
+    """``bucket`` when it is a valid S3 bucket name, else a one-line error that says the rule."""
+    name = str(bucket or "")
+    if not BUCKET_NAME.match(name) or ".." in name or IP_ADDRESS.match(name):
+        raise OffsiteError(
+            f"bucket {name!r} is not a valid S3 bucket name: use 3-63 lowercase letters, digits, '.' or '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def require_boto3() -> None:
+    """Raise a one-line error when boto3 is missing on the host that runs the module."""
+    if BOTO3_IMPORT_ERROR is not None:
+        raise OffsiteError(
+            "the Python library boto3 is not installed for the interpreter that runs this module: "
+            "pip install boto3 (or set ansible_python_interpreter)"
+        )
+
+
+def make_client(options: S3Options, max_pool_connections: int = 10) -> Any:
+    """A boto3 S3 client for ``options`` (retries, addressing style, TLS and credentials applied)."""
+    require_boto3()
+    config = Config(
+        retries={"mode": options.retry_mode, "max_attempts": options.retries},
+        s3={"addressing_style": options.addressing_style()},
+        connect_timeout=options.connect_timeout,
+        read_timeout=max(60, options.connect_timeout),
+        max_pool_connections=max(10, max_pool_connections),
+        user_agent_extra="offsite.mongodb",
+    )
+    verify: Any = (options.ca_bundle or None) if options.validate_certs else False
+    try:
+        session = boto3.session.Session(
+            profile_name=options.profile,
+            aws_access_key_id=options.access_key,
+            aws_secret_access_key=options.secret_key,
+            aws_session_token=options.session_token,
+            region_name=options.region,
+        )
+        return session.client("s3", endpoint_url=options.endpoint_url, verify=verify, config=config)
+    except botocore_exceptions.ProfileNotFound:
+        raise OffsiteError(
+            f"AWS profile {options.profile!r} is not configured: fix the profile option or ~/.aws/config"
+        ) from None
+    except botocore_exceptions.BotoCoreError as exc:
+        raise OffsiteError(redact(f"cannot set up the S3 client: {exc}", options.secrets())) from None
+
+
+def where(client: Any) -> str:
+    """The endpoint a client talks to (no credentials), for messages."""
+    meta = getattr(client, "meta", None)
+    endpoint = getattr(meta, "endpoint_url", None) or "S3"
+    region = getattr(meta, "region_name", None)
+    return f"{endpoint} (region {region})" if region else str(endpoint)
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` on one line with every secret value replaced by ``********``."""
+    line = " ".join(str(text).split())
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            line = line.replace(secret, "********")
+    return line
+
+
+@contextlib.contextmanager
+def s3_errors(
+    client: Any, action: str, bucket: str, key: Optional[str] = None, secrets: Sequence[str] = ()
+) -> Iterator[None]:
+    """Turn boto3/botocore failures during ``action`` into one-line ``OffsiteError``s that name the fix."""
+    try:
+        yield
+    except OffsiteError:
+        raise
+    except Exception as exc:
+        if botocore_exceptions is None or not isinstance(
+            exc, (botocore_exceptions.BotoCoreError, botocore_exceptions.ClientError)
+        ):
+            raise
+        raise OffsiteError(redact(describe_error(client, action, bucket, key, exc), secrets)) from None
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code of a ``ClientError`` (or its HTTP status when S3 sent no body), else ``''``."""
+    response = getattr(exc, "response", None) or {}
+    code = response.get("Error", {}).get("Code")
+    if code:
+        return str(code)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return str(status or "")
+
+
+def describe_error(  # noqa: PLR0911 - one message per failure kind
+    client: Any, action: str, bucket: str, key: Optional[str], exc: BaseException
+) -> str:
+    """The one-line message for a botocore failure (callers redact it)."""
+    at = where(client)
+    errors = botocore_exceptions
+    if isinstance(exc, errors.ClientError):
+        return _client_error(at, action, bucket, key, exc)
+    if isinstance(exc, errors.NoCredentialsError):
+        return (
+            "no S3 credentials found: set access_key and secret_key, a profile, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY in the environment"
+        )
+    if isinstance(exc, errors.SSLError):
+        return f"TLS verification of {at} failed: set ca_bundle to the CA that signed its certificate"
+    if isinstance(
+        exc, (errors.EndpointConnectionError, errors.ConnectTimeoutError, errors.ConnectionClosedError)
+    ):
+        return (
+            f"cannot reach the S3 endpoint {at} to {action}: check endpoint_url, region and that the "
+            "endpoint is reachable from this host"
+        )
+    if isinstance(exc, errors.ReadTimeoutError):
+        return f"the S3 endpoint {at} stopped answering while trying to {action}: retry, or raise retries"
+    if isinstance(exc, errors.ParamValidationError):
+        return f"invalid S3 request to {action}: {exc}"
+    return f"S3 failed to {action} in bucket {bucket!r} at {at}: {exc}"
+
+
+def _client_error(  # noqa: PLR0911 - one message per S3 error family
+    at: str, action: str, bucket: str, key: Optional[str], exc: BaseException
+) -> str:
+    code = error_code(exc)
+    response = getattr(exc, "response", {}) or {}
+    message = response.get("Error", {}).get("Message") or ""
+    if code == "NoSuchBucket":
+        return f"bucket {bucket!r} does not exist at {at}: create it, or fix the bucket option (and region)"
+    if code == "InvalidBucketName":
+        return f"bucket {bucket!r} is not a valid S3 bucket name: fix the bucket option"
+    if code in CREDENTIAL_ERRORS:
+        return (
+            f"{at} rejected the S3 credentials ({code}): check access_key, secret_key and session_token "
+            "(or the profile/environment they come from)"
+        )
+    if code in REGION_ERRORS:
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        region = response.get("Error", {}).get("Region") or headers.get("x-amz-bucket-region")
+        hint = (
+            f"set region: {region}" if region else "set region to the bucket's region (or fix endpoint_url)"
+        )
+        return f"bucket {bucket!r} is not in the region this client uses ({at}): {hint}"
+    if code in DENIED_ERRORS:
+        return (
+            f"access denied to {action} in bucket {bucket!r} at {at}: grant the credentials in use the needed "
+            "s3: permissions on the bucket and prefix, or fix expected_bucket_owner"
+        )
+    if code in MISSING_KEY_ERRORS:
+        return f"object {key!r} not found in bucket {bucket!r}: it was deleted or never written; list the catalog"
+    if code == "InvalidRange":
+        return f"object {key!r} is shorter than its manifest records: the object is corrupt; restore another backup"
+    if code in ("PreconditionFailed", "412"):
+        return (
+            f"object {key!r} changed while it was being read: retry, and make sure no one overwrites backups"
+        )
+    detail = f": {message}" if message else ""
+    return f"S3 refused to {action} in bucket {bucket!r} at {at} ({code}{detail})"
