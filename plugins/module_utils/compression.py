@@ -1,0 +1,251 @@
+"""Whole-stream compression around an archive: gzip, zstd or none, detected on read by magic bytes.
+
+gzip is what ``mongorestore --archive --gzip`` reads; zstd is faster (read it with stock tools as
+``zstd -dc FILE | mongorestore --archive``). Writers wrap any object with ``.write(bytes)``; readers
+wrap any object with ``.read(n)``. Neither closes the object it wraps.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Any, Optional, Tuple
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+
+try:
+    import zstandard
+
+    ZSTD_IMPORT_ERROR: Optional[str] = None
+except ImportError as exc:  # pragma: no cover - exercised on hosts without zstandard
+    zstandard = None
+    ZSTD_IMPORT_ERROR = str(exc)
+
+COMPRESSIONS = ("gzip", "zstd", "none")
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ARCHIVE_MAGIC = b"\x6d\xe2\x99\x81"
+DEFAULT_LEVELS = {"gzip": 6, "zstd": 3}  # gzip 6 is Go's default (what mongodump --gzip uses)
+LEVEL_RANGES = {"gzip": (0, 9), "zstd": (-7, 22)}
+READ_SIZE = 1 << 20
+
+
+def _require_zstd() -> None:
+    if zstandard is None:
+        raise OffsiteError(
+            "compression zstd needs the Python library zstandard on the host that runs the module: "
+            "pip install zstandard, or use compression gzip"
+        )
+
+
+def check_level(compression: str, level: Optional[int]) -> Optional[int]:
+    """Validate ``level`` for ``compression``; returns the level to use (None for ``none``)."""
+    if compression not in COMPRESSIONS:
+        raise OffsiteError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}")
+    if compression == "none":
+        return None
+    if level is None:
+        return DEFAULT_LEVELS[compression]
+    low, high = LEVEL_RANGES[compression]
+    if not low <= level <= high:
+        raise OffsiteError(
+            f"compression_level for {compression} must be between {low} and {high}, got {level}"
+        )
+    return level
+
+
+class _GzipWriter:
+    """gzip member with no file name and mtime 0 (the header Go writes, apart from the level byte)."""
+
+    def __init__(self, sink: Any, level: int) -> None:
+        self._sink = sink
+        self._gzip = gzip.GzipFile(filename="", fileobj=sink, mode="wb", compresslevel=level, mtime=0)
+
+    def write(self, data: bytes) -> int:
+        return self._gzip.write(data)
+
+    def finish(self) -> None:
+        self._gzip.close()  # writes the trailer; does not close the sink
+
+
+class _ZstdWriter:
+    def __init__(self, sink: Any, level: int, threads: int) -> None:
+        _require_zstd()
+        compressor = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
+        self._stream = compressor.stream_writer(sink, closefd=False, write_return_read=True)
+
+    def write(self, data: bytes) -> int:
+        return self._stream.write(data)
+
+    def finish(self) -> None:
+        self._stream.close()
+
+
+class _PlainWriter:
+    def __init__(self, sink: Any) -> None:
+        self._sink = sink
+
+    def write(self, data: bytes) -> int:
+        self._sink.write(data)
+        return len(data)
+
+    def finish(self) -> None:
+        """Nothing to flush."""
+
+
+def compressing_writer(sink: Any, compression: str, level: Optional[int] = None, threads: int = 0) -> Any:
+    """A writer with ``.write(bytes)`` and ``.finish()`` that compresses into ``sink``."""
+    level = check_level(compression, level)
+    if compression == "gzip":
+        return _GzipWriter(sink, level)
+    if compression == "zstd":
+        return _ZstdWriter(sink, level, threads)
+    return _PlainWriter(sink)
+
+
+class _Prefixed:
+    """A readable stream that first returns ``prefix``, then the rest of ``source``."""
+
+    def __init__(self, prefix: bytes, source: Any) -> None:
+        self._prefix = prefix
+        self._source = source
+
+    def read(self, size: int = -1) -> bytes:
+        if self._prefix:
+            if size is None or size < 0:
+                data, self._prefix = self._prefix + self._source.read(), b""
+                return data
+            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            return data
+        return self._source.read(size)
+
+    def readable(self) -> bool:
+        return True
+
+
+class _ZlibGzipReader:
+    """Decompresses concatenated gzip members (as Go's reader accepts) in large chunks."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._eof = False
+        self._in_member = False
+
+    def read(self, size: int = READ_SIZE) -> bytes:
+        try:
+            return self._read(READ_SIZE if size is None or size < 0 else size)
+        except zlib.error as exc:
+            raise OffsiteError(
+                f"the gzip stream is damaged ({exc}): copy the archive again or use another backup"
+            ) from None
+
+    def _read(self, size: int) -> bytes:
+        while not self._eof:
+            if self._inflate.unconsumed_tail:
+                chunk = self._inflate.decompress(self._inflate.unconsumed_tail, size)
+            else:
+                raw = self._source.read(READ_SIZE)
+                if not raw:
+                    if self._in_member:
+                        raise OffsiteError(
+                            "the gzip stream ends early (truncated file): the archive is incomplete; "
+                            "copy it again or use another backup"
+                        )
+                    self._eof = True
+                    return b""
+                self._in_member = True
+                chunk = self._inflate.decompress(raw, size)
+            if self._inflate.eof:  # a member ended; another may follow (Go's reader accepts that)
+                rest = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(wbits=31)
+                self._in_member = False
+                if rest:
+                    self._source = _Prefixed(rest, self._source)
+            if chunk:
+                return chunk
+        return b""
+
+
+def _read_prefix(source: Any, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = source.read(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def detect(prefix: bytes) -> Optional[str]:
+    """The compression that a stream starting with ``prefix`` uses, or None when unknown."""
+    if prefix.startswith(GZIP_MAGIC):
+        return "gzip"
+    if prefix.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if prefix.startswith(ARCHIVE_MAGIC):
+        return "none"
+    return None
+
+
+def decompressing_reader(source: Any) -> Tuple[Any, str]:
+    """(readable stream of the archive bytes, compression detected from the magic bytes of ``source``)."""
+    prefix = _read_prefix(source, 4)
+    compression = detect(prefix)
+    if compression is None:
+        shown = prefix.hex(" ") or "nothing"
+        raise OffsiteError(
+            f"not a mongodump archive at byte 0: starts with {shown}, which is neither gzip, zstd nor the "
+            "archive magic 6d e2 99 81; check that src is an archive written by mongodump or this collection"
+        )
+    stream = _Prefixed(prefix, source)
+    if compression == "gzip":
+        return _ZlibGzipReader(stream), compression
+    if compression == "zstd":
+        _require_zstd()
+        return _ZstdReader(stream), compression
+    return stream, compression
+
+
+class _ZstdReader:
+    """Decompresses zstd frames one after another; a truncated or damaged frame is a one-line error."""
+
+    INPUT_SIZE = 1 << 16  # small input pieces keep the output of one step bounded
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._obj = self._decompressor.decompressobj()
+        self._in_frame = False
+        self._eof = False
+
+    def read(self, size: int = READ_SIZE) -> bytes:
+        try:
+            return self._read()
+        except zstandard.ZstdError as exc:
+            raise OffsiteError(
+                f"the zstd stream is damaged ({exc}): copy the archive again or use another backup"
+            ) from None
+
+    def _read(self) -> bytes:
+        while not self._eof:
+            raw = self._source.read(self.INPUT_SIZE)
+            if not raw:
+                if self._in_frame:
+                    raise OffsiteError(
+                        "the zstd stream ends early (truncated file): the archive is incomplete; "
+                        "copy it again or use another backup"
+                    )
+                self._eof = True
+                return b""
+            self._in_frame = True
+            chunk = self._obj.decompress(raw)
+            if self._obj.eof:
+                rest = self._obj.unused_data
+                self._obj = self._decompressor.decompressobj()
+                self._in_frame = False
+                if rest:
+                    self._source = _Prefixed(rest, self._source)
+            if chunk:
+                return chunk
+        return b""

@@ -1,0 +1,130 @@
+"""Compression streams: gzip / zstd / none, detected from magic bytes only, with one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+
+import pytest
+import zstandard
+
+from ansible_collections.offsite.mongodb.plugins.module_utils import compression
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+
+PAYLOAD = compression.ARCHIVE_MAGIC + os.urandom(300_000) + b"tail" * 100_000
+
+
+def compress(data: bytes, kind: str, level=None) -> bytes:
+    out = io.BytesIO()
+    writer = compression.compressing_writer(out, kind, level)
+    for start in range(0, len(data), 65536):
+        writer.write(data[start : start + 65536])
+    writer.finish()
+    assert not out.closed  # the sink stays open for the caller (file commit, S3 upload)
+    return out.getvalue()
+
+
+def read_all(stream) -> bytes:
+    chunks = []
+    while True:
+        chunk = stream.read(100_000)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd", "none"])
+def test_round_trip_and_detection(kind):
+    data = compress(PAYLOAD, kind)
+    reader, detected = compression.decompressing_reader(io.BytesIO(data))
+    assert detected == kind
+    assert read_all(reader) == PAYLOAD
+
+
+def test_gzip_is_readable_by_the_stdlib_and_has_go_like_header():
+    data = compress(PAYLOAD, "gzip")
+    assert gzip.decompress(data) == PAYLOAD
+    assert data[:3] == b"\x1f\x8b\x08"
+    assert data[3] == 0  # no file name field
+    assert data[4:8] == b"\0\0\0\0"  # mtime 0
+    assert data[9] == 0xFF  # OS unknown, as Go writes
+
+
+def test_zstd_is_readable_by_zstandard():
+    data = compress(PAYLOAD, "zstd", level=1)
+    assert zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read() == PAYLOAD
+
+
+def test_concatenated_gzip_members_are_read_like_go_does():
+    data = gzip.compress(PAYLOAD[:1000]) + gzip.compress(PAYLOAD[1000:])
+    reader, _ = compression.decompressing_reader(io.BytesIO(data))
+    assert read_all(reader) == PAYLOAD
+
+
+def test_detection_ignores_the_file_name(tmp_path):
+    path = tmp_path / "looks-plain.archive"
+    path.write_bytes(compress(PAYLOAD, "gzip"))
+    with open(path, "rb") as handle:
+        _, detected = compression.decompressing_reader(handle)
+    assert detected == "gzip"
+
+
+def test_unknown_magic_is_a_one_line_error():
+    with pytest.raises(OffsiteError, match="not a mongodump archive at byte 0: starts with 50 4b 03 04"):
+        compression.decompressing_reader(io.BytesIO(b"PK\x03\x04rest"))
+    with pytest.raises(OffsiteError, match="starts with nothing"):
+        compression.decompressing_reader(io.BytesIO(b""))
+
+
+def test_truncated_gzip_fails_cleanly():
+    data = compress(PAYLOAD, "gzip")[:-100]
+    reader, _ = compression.decompressing_reader(io.BytesIO(data))
+    with pytest.raises(OffsiteError, match="truncated") as caught:
+        read_all(reader)
+    assert "\n" not in str(caught.value)
+
+
+def test_damaged_gzip_fails_cleanly():
+    data = bytearray(compress(PAYLOAD, "gzip"))
+    data[200:220] = b"\xff" * 20
+    reader, _ = compression.decompressing_reader(io.BytesIO(bytes(data)))
+    with pytest.raises(OffsiteError, match="gzip stream is damaged"):
+        read_all(reader)
+
+
+def test_damaged_zstd_fails_cleanly():
+    data = bytearray(compress(PAYLOAD, "zstd"))
+    data[100:140] = b"\x00" * 40
+    reader, _ = compression.decompressing_reader(io.BytesIO(bytes(data)))
+    with pytest.raises(OffsiteError, match="zstd stream is damaged"):
+        read_all(reader)
+
+
+@pytest.mark.parametrize(
+    ("kind", "level", "message"),
+    [("gzip", 10, "between 0 and 9"), ("zstd", 23, "between -7 and 22"), ("lz4", None, "must be one of")],
+)
+def test_bad_levels_and_names(kind, level, message):
+    with pytest.raises(OffsiteError, match=message):
+        compression.check_level(kind, level)
+
+
+def test_default_levels():
+    assert compression.check_level("gzip", None) == 6
+    assert compression.check_level("zstd", None) == 3
+    assert compression.check_level("none", 5) is None
+
+
+def test_truncated_zstd_fails_cleanly():
+    data = compress(PAYLOAD, "zstd")
+    for cut in (len(data) - 3, len(data) // 2):
+        reader, _ = compression.decompressing_reader(io.BytesIO(data[:cut]))
+        with pytest.raises(OffsiteError, match="zstd stream ends early"):
+            read_all(reader)
+
+
+def test_concatenated_zstd_frames():
+    data = compress(PAYLOAD[:5000], "zstd") + compress(PAYLOAD[5000:], "zstd")
+    reader, _ = compression.decompressing_reader(io.BytesIO(data))
+    assert read_all(reader) == PAYLOAD
