@@ -37,9 +37,15 @@ ruff: setup
 ansible-lint: setup
 	cd $(COLLECTION) && $(BIN)/ansible-lint --profile production
 
+# ansible-test resolves symlinks and skips files under hidden directories (such as .cache), so
+# sanity runs on a copy under an ansible_collections path in the temporary directory.
+SANITY_COPY := $(or $(TMPDIR),/tmp)/offsite-mongodb-sanity/ansible_collections/offsite/mongodb
 sanity: setup
 	$(BIN)/python tests/ensure_get_pip_cache.py
-	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --local --requirements --color no
+	rm -rf $(SANITY_COPY) && mkdir -p $(SANITY_COPY)
+	tar -c --exclude=./.cache --exclude=./.git --exclude=./tests/output --exclude=__pycache__ \
+	    --exclude=./.pytest_cache --exclude=./.ruff_cache . | tar -x -C $(SANITY_COPY)
+	cd $(SANITY_COPY) && $(BIN)/ansible-test sanity --python 3.11 --local --requirements --color no
 
 pytest: setup
 	$(BIN)/python -m pytest

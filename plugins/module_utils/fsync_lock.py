@@ -87,7 +87,9 @@ def unlock_all(client: Any, limit: int = 10000) -> LockChange:
         if remaining == 0:
             break
     else:
-        raise OffsiteError(f"released {limit} fsync locks and the server still reports more: check who locks it")
+        raise OffsiteError(
+            f"released {limit} fsync locks and the server still reports more: check who locks it"
+        )
     return LockChange(changed=released > 0, lock_count=0, released=released)
 
 

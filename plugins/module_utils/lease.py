@@ -74,7 +74,10 @@ def write_lease(path: Path, lease: Lease) -> None:
     fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=".lease-")
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump({"token": lease.token, "expires_at": lease.expires_at, "watchdog_pid": lease.watchdog_pid}, handle)
+            json.dump(
+                {"token": lease.token, "expires_at": lease.expires_at, "watchdog_pid": lease.watchdog_pid},
+                handle,
+            )
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -99,6 +102,7 @@ def renew_lease(path: Path, lease: Lease, seconds: int) -> Lease:
 def start_watchdog(
     path: Path,
     seconds: int,
+    *,
     connect: Callable[[], Any],
     release: Callable[[Any], int],
     startup_grace: float,
@@ -116,13 +120,20 @@ def start_watchdog(
     if child == 0:  # pragma: no cover - runs in the forked processes
         os.close(read_end)
         _become_daemon(write_end)
-        _run_watchdog(path, token, connect, release, startup_grace, write_end)
+        _run_watchdog(
+            path,
+            token=token,
+            connect=connect,
+            release=release,
+            startup_grace=startup_grace,
+            report_fd=write_end,
+        )
         os._exit(0)
     os.close(write_end)
     os.waitpid(child, 0)
     with os.fdopen(read_end, "rb") as pipe:
         answer = pipe.read().decode(errors="replace").strip()
-    status, _, detail = answer.partition(" ")
+    status, detail = [*answer.split(" ", 1), ""][:2]
     if status != "ready":
         raise OffsiteError(f"the lease watchdog could not start: {detail or 'it exited without a word'}")
     return Lease(token, time.time() + seconds, int(detail))
@@ -145,6 +156,7 @@ def _become_daemon(keep_fd: int) -> None:  # pragma: no cover - runs in the fork
 
 def _run_watchdog(
     path: Path,
+    *,
     token: str,
     connect: Callable[[], Any],
     release: Callable[[Any], int],
@@ -169,7 +181,9 @@ def _run_watchdog(
             time.sleep(0.2)
             continue
         if lease is None or lease.token != token:
-            log.write("lease cancelled or replaced; standing down" if seen else "lease never written; exiting")
+            log.write(
+                "lease cancelled or replaced; standing down" if seen else "lease never written; exiting"
+            )
             return
         seen = True
         remaining = lease.expires_at - time.time()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
@@ -76,7 +77,7 @@ class ConnectionOptions:
     def describe(self) -> str:
         """Where this connects, without credentials (safe for messages)."""
         if self.uri:
-            scheme, _, rest = self.uri.partition("://")
+            scheme, rest = self.uri.split("://", 1)
             hosts = rest.rsplit("@", 1)[-1].split("/", 1)[0]
             return f"{scheme}://{hosts}"
         return f"{self.host}:{self.port}"
@@ -89,7 +90,9 @@ class ConnectionOptions:
             "serverSelectionTimeoutMS": timeout_ms,
             "appname": "offsite.mongodb",
         }
-        if not self.uri:
+        if self.uri:
+            kwargs["host"] = self.uri
+        else:
             kwargs.update(host=self.host, port=self.port)
             if self.direct_connection is None and not self.replica_set:
                 kwargs["directConnection"] = True  # act on the named node, not on the set's primary
@@ -109,8 +112,9 @@ class ConnectionOptions:
         return kwargs
 
 
-def connection_options(params: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> ConnectionOptions:
-    """Module parameters (plus environment fallbacks) -> validated ``ConnectionOptions``."""
+def connection_options(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> ConnectionOptions:
+    """Module parameters (plus ``OFFSITE_MONGODB_*`` fallbacks) -> validated ``ConnectionOptions``."""
+    environ = os.environ if environ is None else environ
     values = {name: params.get(name) for name in MONGO_CONNECTION_ARGUMENT_SPEC}
     for name, variable in ENVIRONMENT_FALLBACKS.items():
         if values[name] in (None, "") and environ.get(variable):
@@ -158,12 +162,12 @@ def require_pymongo() -> None:
         )
 
 
-def connect(options: ConnectionOptions) -> "pymongo.MongoClient":
+def connect(options: ConnectionOptions) -> pymongo.MongoClient:
     """An authenticated client that has reached the server (errors become ``OffsiteError``)."""
     require_pymongo()
     with mongo_errors(options, "connect"):
         try:
-            client = pymongo.MongoClient(options.uri, **options.client_kwargs())
+            client = pymongo.MongoClient(**options.client_kwargs())
         except pymongo_errors.ConfigurationError as exc:
             raise OffsiteError(f"invalid MongoDB connection settings: {exc}") from None
         try:
@@ -207,7 +211,7 @@ def describe_error(options: ConnectionOptions, action: str, exc: Exception) -> s
             f"cannot reach MongoDB at {where} within {options.connect_timeout} s: check login_host, "
             "login_port (or uri), tls settings, and that mongod is running and reachable"
         )
-    text = " ".join(str(getattr(exc, "details", None) and exc.details.get("errmsg") or exc).split())
+    text = " ".join(str((getattr(exc, "details", None) and exc.details.get("errmsg")) or exc).split())
     return f"MongoDB failed to {action} at {where}: {text}"
 
 
@@ -224,7 +228,7 @@ class NodeInfo:
         return ".".join(str(part) for part in self.version)
 
 
-def describe_node(client: "pymongo.MongoClient") -> NodeInfo:
+def describe_node(client: pymongo.MongoClient) -> NodeInfo:
     """The connected node's role (from ``hello``) and server version (from ``buildInfo``)."""
     hello = client.admin.command("hello")
     build = client.admin.command("buildInfo")
@@ -248,8 +252,5 @@ def server_version(build_info: Mapping[str, Any]) -> Tuple[int, ...]:
     array = build_info.get("versionArray")
     if array:
         return tuple(int(part) for part in array[:3])
-    parts = []
-    for piece in str(build_info.get("version", "0")).split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
+    leading = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", str(build_info.get("version", "")))
+    return tuple(int(part or 0) for part in leading.groups()) if leading else (0, 0, 0)

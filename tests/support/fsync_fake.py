@@ -36,7 +36,7 @@ class FsyncFake:
         self.server = MockupDB(request_timeout=5)
         self.server.autoresponds(self._respond)
 
-    def start(self) -> "FsyncFake":
+    def start(self) -> FsyncFake:
         self.server.run()
         return self
 

@@ -40,14 +40,20 @@ class ServerProcess:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                list(argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self.pid = self.process.pid
         try:
             wait_for_port(port, alive=lambda: self.process.poll() is None)
         except RuntimeError:
             self.stop()
-            raise RuntimeError(f"{argv[0]} did not start: {log_path.read_text(errors='replace')[-2000:]}") from None
+            raise RuntimeError(
+                f"{argv[0]} did not start: {log_path.read_text(errors='replace')[-2000:]}"
+            ) from None
 
     def stop(self) -> None:
         """Terminate the process group by PID, then kill it if it lingers."""

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
+import boto3
+
 from .processes import ServerProcess, free_port
 
 BIN = Path(sys.executable).parent
@@ -24,8 +26,6 @@ class S3Endpoint:
     real: bool
 
     def client(self):
-        import boto3
-
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint_url,

@@ -1,0 +1,143 @@
+"""Bring a node to the wanted fsync lock state, with the lease that guards a held lock.
+
+This is the engine behind ``offsite.mongodb.mongo_fsync_lock``: it joins the connection
+(``mongo.py``), the lock commands (``fsync_lock.py``) and the lease watchdog (``lease.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Dict, Optional
+
+from ansible_collections.offsite.mongodb.plugins.module_utils import fsync_lock
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.lease import (
+    Lease,
+    cancel_lease,
+    lease_path,
+    read_lease,
+    renew_lease,
+    start_watchdog,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
+    ConnectionOptions,
+    connect,
+    describe_node,
+    mongo_errors,
+)
+
+WATCHDOG_STARTUP_GRACE = 60.0
+
+
+def set_lock_state(
+    options: ConnectionOptions,
+    state: str,
+    *,
+    nested: bool = False,
+    lease_seconds: Optional[int] = None,
+    lease_dir: Optional[str] = None,
+    check_mode: bool = False,
+) -> Dict[str, Any]:
+    """Lock or unlock the node; returns the module result (changed, locked, lock_count, …)."""
+    if lease_seconds is not None and lease_seconds <= 0:
+        raise OffsiteError("lease_seconds must be a positive number of seconds")
+    if state == "unlocked" and (nested or lease_seconds is not None):
+        raise OffsiteError("nested and lease_seconds apply to state=locked only: remove them from this task")
+    path = lease_path(lease_dir, options)
+    client = connect(options)
+    try:
+        with mongo_errors(options, "inspect the node"):
+            node = describe_node(client)
+        fsync_lock.check_lockable(node, options.describe())
+        if state == "unlocked":
+            with mongo_errors(options, "unlock fsync locks"):
+                result = _unlock(client, check_mode)
+            if not check_mode:
+                cancel_lease(path)
+        else:
+            if lease_seconds is not None and not check_mode:
+                # The watchdog forks and connects on its own; no client of ours crosses the fork.
+                client.close()
+                lease = _prepare_lease(options, path, lease_seconds)
+                client = connect(options)
+            else:
+                lease = None
+            with mongo_errors(options, "take the fsync lock"):
+                result = _lock(client, nested, check_mode, lease_seconds)
+                result["lease_expires_at"] = _iso(_commit_lease(client, path, lease, lease_seconds, result))
+    finally:
+        client.close()
+    result["node"] = {"kind": node.kind, "version": node.version_string}
+    result["lease_file"] = str(path)
+    return result
+
+
+def _unlock(client: Any, check_mode: bool) -> Dict[str, Any]:
+    if check_mode:
+        locked = fsync_lock.is_locked(client)
+        return {
+            "changed": locked,
+            "locked": False,
+            "lock_count": 0,
+            "released": None,
+            "lease_expires_at": None,
+        }
+    change = fsync_lock.unlock_all(client)
+    return {
+        "changed": change.changed,
+        "locked": False,
+        "lock_count": 0,
+        "released": change.released,
+        "lease_expires_at": None,
+    }
+
+
+def _lock(client: Any, nested: bool, check_mode: bool, lease_seconds: Optional[int]) -> Dict[str, Any]:
+    if check_mode:
+        # The exact count can only be read by locking; without touching the node, count what is visible.
+        locked = fsync_lock.is_locked(client)
+        adds = not locked or nested
+        return {
+            "changed": adds or lease_seconds is not None,
+            "locked": True,
+            "lock_count": int(locked) + int(adds),
+        }
+    change = fsync_lock.ensure_locked(client, nested)
+    return {"changed": change.changed, "locked": True, "lock_count": change.lock_count}
+
+
+def _prepare_lease(options: ConnectionOptions, path: Any, seconds: int) -> Lease:
+    """The live lease to renew, or a new watchdog (connected, not yet armed) to arm after locking."""
+    existing = read_lease(path)
+    if existing is not None and existing.watchdog_alive():
+        return existing
+    return start_watchdog(
+        path,
+        seconds,
+        connect=lambda: connect(options),
+        release=lambda client: fsync_lock.unlock_all(client).released,
+        startup_grace=options.connect_timeout + WATCHDOG_STARTUP_GRACE,
+    )
+
+
+def _commit_lease(
+    client: Any, path: Any, lease: Optional[Lease], seconds: Optional[int], result: Dict[str, Any]
+) -> Optional[float]:
+    """Arm or renew the lease; if that fails, release the lock this task took. Returns the expiry."""
+    if lease is None:
+        current = read_lease(path)
+        return current.expires_at if current is not None and current.watchdog_alive() else None
+    try:
+        armed = renew_lease(path, lease, seconds or 0)
+    except BaseException:
+        if result["changed"]:
+            fsync_lock.unlock_once(client)
+        raise
+    result["changed"] = True
+    return armed.expires_at
+
+
+def _iso(epoch: Optional[float]) -> Optional[str]:
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).isoformat(timespec="seconds")

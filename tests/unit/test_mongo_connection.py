@@ -1,0 +1,91 @@
+"""Connection options -> MongoClient arguments, node kinds and one-line error messages."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo import errors
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
+    ConnectionOptions,
+    _node_kind,
+    connection_options,
+    describe_error,
+    server_version,
+)
+
+
+def test_defaults_connect_directly_to_localhost():
+    options = connection_options({}, environ={})
+    kwargs = options.client_kwargs()
+    assert (kwargs["host"], kwargs["port"], kwargs["directConnection"]) == ("localhost", 27017, True)
+    assert "username" not in kwargs
+    assert kwargs["serverSelectionTimeoutMS"] == 10000
+
+
+def test_replica_set_discovers_and_credentials_use_the_auth_database():
+    params = {"login_host": "db1", "login_user": "backup", "login_password": "pw", "replica_set": "rs0"}
+    kwargs = connection_options({**params, "login_database": "ops"}, environ={}).client_kwargs()
+    assert "directConnection" not in kwargs
+    assert (kwargs["replicaSet"], kwargs["username"], kwargs["authSource"]) == ("rs0", "backup", "ops")
+
+
+def test_environment_fills_what_the_task_left_unset():
+    environ = {"OFFSITE_MONGODB_HOST": "db9", "OFFSITE_MONGODB_PORT": "27018", "OFFSITE_MONGODB_USER": "u"}
+    options = connection_options({"login_host": "db1"}, environ=environ)
+    assert (options.host, options.port, options.user) == ("db1", 27018, "u")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"uri": "http://x"}, "uri must start with mongodb:// or mongodb+srv://"),
+        ({"uri": "mongodb://a", "login_host": "b"}, "set either uri or login_host/login_port, not both"),
+        ({"login_port": 70000}, "login_port must be between 1 and 65535, got 70000"),
+        ({"login_password": "pw"}, "login_password is set but login_user is not"),
+        ({"connect_timeout": 0}, "connect_timeout must be a positive number of seconds"),
+    ],
+)
+def test_bad_options_fail_with_the_fix(params, message):
+    with pytest.raises(OffsiteError, match=message.split(":")[0]) as caught:
+        connection_options(params, environ={})
+    assert message in str(caught.value)
+
+
+def test_describe_never_shows_credentials():
+    options = ConnectionOptions(uri="mongodb://backup:hunter2@db1:27017,db2:27017/admin?replicaSet=rs0")
+    assert options.describe() == "mongodb://db1:27017,db2:27017"
+    failure = errors.OperationFailure("Authentication failed.", code=18)
+    message = describe_error(options, "connect", failure)
+    assert "hunter2" not in message
+    assert message.startswith("authentication failed")
+
+
+def test_error_messages_name_the_fix():
+    options = ConnectionOptions(user="backup")
+    denied = describe_error(options, "take the fsync lock", errors.OperationFailure("not authorized", code=13))
+    assert "grant it the needed role" in denied
+    timeout = describe_error(options, "connect", errors.ServerSelectionTimeoutError("x"))
+    assert timeout.startswith("cannot reach MongoDB at localhost:27017 within 10 s")
+    other = describe_error(options, "dump", errors.OperationFailure("boom\nmore", code=2, details={"errmsg": "boom"}))
+    assert other == "MongoDB failed to dump at localhost:27017: boom"
+
+
+@pytest.mark.parametrize(
+    ("hello", "kind"),
+    [
+        ({"ismaster": True}, "standalone"),
+        ({"msg": "isdbgrid", "ismaster": True}, "mongos"),
+        ({"setName": "rs0", "isWritablePrimary": True}, "primary"),
+        ({"setName": "rs0", "secondary": True}, "secondary"),
+        ({"setName": "rs0", "arbiterOnly": True}, "arbiter"),
+        ({"setName": "rs0"}, "other"),
+    ],
+)
+def test_node_kind_from_hello(hello, kind):
+    assert _node_kind(hello) == kind
+
+
+def test_server_version_with_and_without_version_array():
+    assert server_version({"versionArray": [7, 0, 2, 0], "version": "7.0.2"}) == (7, 0, 2)
+    assert server_version({"version": "8.0.0-rc1"}) == (8, 0, 0)
