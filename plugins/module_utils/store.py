@@ -41,7 +41,9 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.retention import C
 from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import (
     check_bucket_name,
     error_code,
+    make_client,
     s3_errors,
+    s3_options,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.s3_download import DownloadStream
 from ansible_collections.offsite.mongodb.plugins.module_utils.upload_stream import (
@@ -334,8 +336,7 @@ class BackupStore:
             "version_id": upload.version_id,
             "storage_class": self.storage.storage_class or "STANDARD",
         }
-        if compression:
-            archive["compression"] = compression
+        archive["compression"] = compression or _compression_of(upload.key)
         lock = None
         if self.storage.object_lock_mode:
             lock = {
@@ -691,3 +692,43 @@ def file_sha256(path: str) -> str:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+# Options of modules that write to the catalog (besides the connection options of ``s3.py``).
+STORE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "encryption": {"type": "str", "choices": list(ENCRYPTION_MODES)},
+    "kms_key_id": {"type": "str"},
+    "storage_class": {"type": "str"},
+    "tags": {"type": "dict"},
+    "object_lock_mode": {"type": "str", "choices": list(LOCK_MODES)},
+    "object_lock_days": {"type": "int"},
+    "part_size": {"type": "bytes", "default": "8MB"},
+    "max_concurrency": {"type": "int", "default": 8},
+}
+
+
+def store_from_params(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> BackupStore:
+    """Module parameters (connection + storage + transfer options) -> a ``BackupStore`` on a fresh client."""
+    options = s3_options(params, os.environ if environ is None else environ)
+    concurrency = int(params.get("max_concurrency") or 8)
+    if concurrency < 1:
+        raise OffsiteError("max_concurrency must be 1 or more")
+    storage = StorageOptions(
+        encryption=params.get("encryption"),
+        kms_key_id=params.get("kms_key_id"),
+        storage_class=params.get("storage_class"),
+        tags=params.get("tags"),
+        object_lock_mode=params.get("object_lock_mode"),
+        object_lock_days=params.get("object_lock_days"),
+    ).check()
+    bucket = check_bucket_name(params.get("bucket"))
+    return BackupStore(
+        make_client(options, max_pool_connections=concurrency + 2),
+        bucket,
+        params.get("prefix"),
+        expected_bucket_owner=params.get("expected_bucket_owner"),
+        storage=storage,
+        part_size=int(params.get("part_size") or DEFAULT_PART_SIZE),
+        max_concurrency=concurrency,
+        secrets=options.secrets(),
+    )

@@ -1,0 +1,476 @@
+#!/usr/bin/python
+# Copyright: offsite.mongodb contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: the S3 backup catalog (put, get, list, delete, prune)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: s3_backup_archive
+short_description: Store, fetch, list, delete and prune MongoDB backups in an S3 backup catalog
+version_added: 0.1.0
+description:
+  - Keeps a catalog of backup archives in an S3 (or S3-compatible) bucket. Each backup lives under
+    C(<prefix>/<set_name>/<backup_id>/) as the archive object and a C(manifest.json) that describes it.
+  - The manifest is written last. A backup without a manifest is incomplete; O(mode=list) shows it as such,
+    O(mode=get) never picks it as the latest, and O(mode=prune) removes it once a newer complete backup exists.
+  - Uploads and downloads run as parallel multipart transfers; the part size grows so that any archive S3 accepts
+    fits in 10,000 parts. The archive's SHA-256 is computed during the upload and checked during the download.
+  - A failed upload is aborted, so it leaves no parts and no manifest. Nothing stored is ever overwritten.
+author:
+  - offsite.mongodb maintainers (@offsite)
+options:
+  mode:
+    description:
+      - V(put) uploads O(src) and then its manifest.
+      - V(get) downloads a backup's archive to O(dest), verifying its SHA-256.
+      - V(list) returns the catalog, newest first.
+      - V(delete) deletes one backup (O(backup_id)), or every backup of O(set_name) with O(confirm_delete_all=true).
+      - V(prune) applies the retention rules (O(keep_last), O(keep_hourly), O(keep_daily), O(keep_weekly),
+        O(keep_monthly), O(keep_yearly), O(keep_within)) and cleans up incomplete backups and abandoned uploads.
+    type: str
+    required: true
+    choices: [put, get, list, delete, prune]
+  set_name:
+    description:
+      - What was backed up, usually the replica set name or the host name. One key segment
+        (letters, digits, C(.), C(_), C(-)).
+      - Required for every mode but V(list), where it limits the listing to one set.
+    type: str
+  src:
+    description:
+      - With O(mode=put), the local archive file to upload.
+    type: path
+  dest:
+    description:
+      - With O(mode=get), where to write the archive. An existing directory receives a file named after the archive
+        object. The file appears only once its SHA-256 matched the manifest.
+    type: path
+  backup_id:
+    description:
+      - The backup to act on; ids are UTC timestamps such as C(20261123T101500Z), optionally with a C(-suffix).
+      - With O(mode=put), the id to store the backup as. Unset means the time in O(metadata.started_at), or now.
+      - With O(mode=get), V(latest) (the default) picks the newest complete backup, before O(before) when set.
+      - With O(mode=delete), the backup to delete; leave unset and set O(confirm_delete_all) to delete every backup
+        of the set.
+    type: str
+  before:
+    description:
+      - With O(mode=get) and O(backup_id=latest), pick the newest complete backup taken before this time.
+      - An ISO 8601 time (C(2026-11-23T10:00:00Z), C(2026-11-23)), a backup id, or a duration ago (C(12h), C(7d)).
+    type: str
+  since:
+    description:
+      - With O(mode=list), only backups taken at or after this time (same formats as O(before)).
+    type: str
+  until:
+    description:
+      - With O(mode=list), only backups taken at or before this time (same formats as O(before)).
+    type: str
+  confirm_delete_all:
+    description:
+      - With O(mode=delete) and no O(backup_id), confirm that every backup of O(set_name) is to be deleted.
+    type: bool
+    default: false
+  metadata:
+    description:
+      - With O(mode=put), what the manifest records about the backup; pass the whole result of
+        M(offsite.mongodb.mongo_dump_archive) (C(started_at), C(finished_at), C(server_version), C(consistency),
+        C(oplog), C(engine), C(compression), C(namespaces), C(documents), C(sha256) and so on).
+      - Keys the manifest has no field for are kept under its C(metadata) field.
+    type: dict
+  labels:
+    description:
+      - With O(mode=put), free-form labels stored in the manifest and shown by O(mode=list).
+    type: dict
+  sha256:
+    description:
+      - With O(mode=put), the expected SHA-256 of O(src). A mismatch fails the task before any manifest is written.
+    type: str
+  keep_last:
+    description:
+      - With O(mode=prune), keep the N newest complete backups. V(-1) keeps all.
+    type: int
+  keep_hourly:
+    description:
+      - With O(mode=prune), keep the newest backup of each of the last N hours that have backups. V(-1) keeps one per
+        hour without limit.
+    type: int
+  keep_daily:
+    description:
+      - With O(mode=prune), keep the newest backup of each of the last N days (UTC) that have backups.
+    type: int
+  keep_weekly:
+    description:
+      - With O(mode=prune), keep the newest backup of each of the last N ISO weeks that have backups.
+    type: int
+  keep_monthly:
+    description:
+      - With O(mode=prune), keep the newest backup of each of the last N months that have backups.
+    type: int
+  keep_yearly:
+    description:
+      - With O(mode=prune), keep the newest backup of each of the last N years that have backups.
+    type: int
+  keep_within:
+    description:
+      - With O(mode=prune), keep every backup taken within this duration of the newest backup, for example C(7d),
+        C(12h), C(2w).
+    type: str
+  abandoned_after:
+    description:
+      - With O(mode=prune), abort unfinished multipart uploads started longer ago than this, and remove incomplete
+        backups newer than the newest complete one once untouched that long.
+    type: str
+    default: 1d
+  encryption:
+    description:
+      - Server-side encryption of the stored objects. V(none) leaves it to the bucket's default.
+    type: str
+    choices: [none, AES256, "aws:kms"]
+  kms_key_id:
+    description:
+      - The KMS key for O(encryption=aws:kms). Unset means the account's default S3 key.
+    type: str
+  storage_class:
+    description:
+      - The storage class of the archive object, for example C(STANDARD_IA) or C(GLACIER_IR). The manifest always
+        stays in the default class so that the catalog stays readable.
+    type: str
+  tags:
+    description:
+      - Object tags for the archive and its manifest.
+    type: dict
+  object_lock_mode:
+    description:
+      - Object-lock retention for the archive and its manifest; the bucket must have object lock enabled.
+      - Use together with O(object_lock_days).
+    type: str
+    choices: [GOVERNANCE, COMPLIANCE]
+  object_lock_days:
+    description:
+      - Days of object-lock retention from the time of the upload.
+    type: int
+  part_size:
+    description:
+      - The transfer part size (C(8MB), C(64MB)...). It is raised when needed so that an archive fits in 10,000 parts.
+        S3 needs at least C(5MB).
+    type: bytes
+    default: 8MB
+  max_concurrency:
+    description:
+      - How many parts are transferred at once. Memory use is about O(part_size) times this plus one.
+    type: int
+    default: 8
+extends_documentation_fragment:
+  - offsite.mongodb.s3
+attributes:
+  check_mode:
+    description: Can run in check mode and report what would change without changing anything.
+    support: full
+    details: Check mode reads the catalog and reports the same result, including what O(mode=prune) would remove.
+  diff_mode:
+    description: Returns no diff.
+    support: none
+seealso:
+  - name: Manifest schema
+    description: The fields of manifest.json.
+    link: https://github.com/offsite/mongodb/blob/main/docs/manifest.md
+  - name: restic forget
+    description: The retention rules this module combines the same way.
+    link: https://restic.readthedocs.io/en/stable/060_forget.html
+notes:
+  - The credentials need C(s3:ListBucket), C(s3:GetObject), C(s3:PutObject), C(s3:DeleteObject),
+    C(s3:ListBucketMultipartUploads) and C(s3:AbortMultipartUpload) on the bucket and prefix.
+  - O(mode=put) is idempotent; when the same archive (same SHA-256) is already stored as that backup, it reports no
+    change. Another archive under the same backup id fails and nothing is overwritten.
+  - O(mode=get) is idempotent; when O(dest) already holds the archive (same SHA-256), it reports no change.
+"""
+
+EXAMPLES = r"""
+- name: Upload a dump and its manifest
+  offsite.mongodb.s3_backup_archive:
+    mode: put
+    bucket: acme-backups
+    region: eu-west-1
+    set_name: rs0
+    src: /var/backups/mongodb/rs0.archive.gz
+    sha256: "{{ dump.sha256 }}"
+    metadata: "{{ dump }}"
+    labels:
+      reason: nightly
+    storage_class: STANDARD_IA
+    encryption: "aws:kms"
+  register: uploaded
+
+- name: Download the newest complete backup taken before a point in time
+  offsite.mongodb.s3_backup_archive:
+    mode: get
+    bucket: acme-backups
+    set_name: rs0
+    backup_id: latest
+    before: "2026-11-23T06:00:00Z"
+    dest: /var/tmp/restore/
+
+- name: List the catalog of a MinIO bucket
+  offsite.mongodb.s3_backup_archive:
+    mode: list
+    bucket: backups
+    endpoint_url: https://minio.example.com:9000
+    ca_bundle: /etc/pki/minio-ca.pem
+    set_name: rs0
+    since: 30d
+  register: catalog
+
+- name: Keep 7 daily, 5 weekly and 12 monthly backups (dry run in check mode)
+  offsite.mongodb.s3_backup_archive:
+    mode: prune
+    bucket: acme-backups
+    set_name: rs0
+    keep_daily: 7
+    keep_weekly: 5
+    keep_monthly: 12
+
+- name: Delete one backup
+  offsite.mongodb.s3_backup_archive:
+    mode: delete
+    bucket: acme-backups
+    set_name: rs0
+    backup_id: 20261123T101500Z
+
+- name: Delete every backup of a decommissioned set
+  offsite.mongodb.s3_backup_archive:
+    mode: delete
+    bucket: acme-backups
+    set_name: old-rs
+    confirm_delete_all: true
+"""
+
+RETURN = r"""
+backup_id:
+  description: The backup that was stored, fetched or (in check mode) would be stored.
+  returned: when O(mode=put) or O(mode=get)
+  type: str
+  sample: 20261123T101500Z
+manifest:
+  description: The backup's manifest (see the manifest schema document); empty for O(mode=put) in check mode.
+  returned: when O(mode=put) or O(mode=get)
+  type: dict
+  sample: {"schema_version": 1, "backup_id": "20261123T101500Z", "set_name": "rs0"}
+archive_key:
+  description: The key of the archive object.
+  returned: when O(mode=put)
+  type: str
+  sample: mongodb-backups/rs0/20261123T101500Z/mongodump.archive.gz
+manifest_key:
+  description: The key of the manifest object.
+  returned: when O(mode=put)
+  type: str
+  sample: mongodb-backups/rs0/20261123T101500Z/manifest.json
+size:
+  description: The archive's size in bytes.
+  returned: when O(mode=put)
+  type: int
+  sample: 1048576
+sha256:
+  description: The archive's SHA-256 (for O(mode=put) in check mode, the expected one when known).
+  returned: when O(mode=put) or O(mode=get)
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+dest:
+  description: The local file the archive was written to.
+  returned: when O(mode=get)
+  type: str
+  sample: /var/tmp/restore/mongodump.archive.gz
+verified:
+  description: Whether the file at RV(dest) has the manifest's SHA-256 (false in check mode before a download).
+  returned: when O(mode=get)
+  type: bool
+  sample: true
+backups:
+  description: The catalog, newest first; incomplete backups have RV(backups[].complete=false).
+  returned: when O(mode=list)
+  type: list
+  elements: dict
+  contains:
+    backup_id:
+      description: The backup id.
+      type: str
+      sample: 20261123T101500Z
+    set_name:
+      description: The set the backup belongs to.
+      type: str
+      sample: rs0
+    created:
+      description: When the backup was taken (from its id), ISO 8601 UTC.
+      type: str
+      sample: "2026-11-23T10:15:00Z"
+    size:
+      description: The archive's size in bytes (for incomplete backups, the bytes stored so far).
+      type: int
+      sample: 1048576
+    sha256:
+      description: The archive's SHA-256, null for incomplete backups.
+      type: str
+      sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    complete:
+      description: Whether the backup has its manifest.
+      type: bool
+      sample: true
+    namespaces:
+      description: Per-namespace counts from the manifest (C(ns), C(type), C(documents), C(bytes)).
+      type: list
+      elements: dict
+      sample: [{"ns": "shop.orders", "type": "collection", "documents": 1200, "bytes": 480000}]
+    documents:
+      description: The number of documents in the backup, when the manifest records it.
+      type: int
+      sample: 1200
+    labels:
+      description: The labels stored with the backup.
+      type: dict
+      sample: {"reason": "nightly"}
+    archive_key:
+      description: The key of the archive object (null for incomplete backups).
+      type: str
+      sample: mongodb-backups/rs0/20261123T101500Z/mongodump.archive.gz
+    problem:
+      description: Why a backup that has a manifest is still not usable (for example a damaged manifest).
+      type: str
+      sample: manifest.json is not valid JSON
+deleted:
+  description: The backup ids deleted (or that would be deleted in check mode).
+  returned: when O(mode=delete)
+  type: list
+  elements: str
+  sample: ["20261123T101500Z"]
+deleted_keys:
+  description: The object keys deleted (or that would be deleted in check mode).
+  returned: when O(mode=delete)
+  type: list
+  elements: str
+  sample: ["mongodb-backups/rs0/20261123T101500Z/manifest.json"]
+kept:
+  description: The backups prune keeps, each with every rule that keeps it.
+  returned: when O(mode=prune)
+  type: list
+  elements: dict
+  sample: [{"backup_id": "20261123T101500Z", "reasons": ["newest complete backup (always kept)", "keep_daily (2026-11-23)"]}]
+removed:
+  description: The backups prune deleted (or would delete in check mode), each with the rule that decided.
+  returned: when O(mode=prune)
+  type: list
+  elements: dict
+  sample: [{"backup_id": "20261001T101500Z", "reason": "not kept by any keep_* rule"}]
+aborted_uploads:
+  description: Unfinished multipart uploads aborted (or that would be aborted in check mode).
+  returned: when O(mode=prune) or O(mode=delete)
+  type: list
+  elements: dict
+  sample: [{"key": "mongodb-backups/rs0/20261123T101500Z/mongodump.archive.gz", "upload_id": "abc",
+            "initiated": "2026-11-22T10:15:00Z"}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import parse_duration, parse_time
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.retention import Policy
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import S3_CONNECTION_ARGUMENT_SPEC
+from ansible_collections.offsite.mongodb.plugins.module_utils.store import (
+    STORE_ARGUMENT_SPEC,
+    store_from_params,
+)
+
+NEEDS_SET = ("put", "get", "delete", "prune")
+
+
+def run(params: dict, check_mode: bool) -> dict:
+    """Dispatch one mode on the catalog; returns the module result."""
+    mode = params["mode"]
+    set_name = params["set_name"]
+    if mode in NEEDS_SET and not set_name:
+        raise OffsiteError(f"mode={mode} needs set_name (the replica set or host whose backups to use)")
+    store = store_from_params(params)
+    if mode == "put":
+        if not params["src"]:
+            raise OffsiteError("mode=put needs src: the local archive file to upload")
+        return store.put_file(
+            set_name,
+            params["src"],
+            params["backup_id"],
+            metadata=params["metadata"],
+            labels=params["labels"],
+            expected_sha256=params["sha256"],
+            check_mode=check_mode,
+        )
+    if mode == "get":
+        if not params["dest"]:
+            raise OffsiteError("mode=get needs dest: the local file (or directory) to write the archive to")
+        before = parse_time(params["before"], "before") if params["before"] else None
+        return store.get_file(set_name, params["dest"], params["backup_id"] or "latest", before, check_mode)
+    if mode == "list":
+        since = parse_time(params["since"], "since") if params["since"] else None
+        until = parse_time(params["until"], "until") if params["until"] else None
+        backups = store.catalog(set_name, since, until)
+        for backup in backups:
+            if backup["complete"]:
+                backup["documents"] = sum(int(ns.get("documents") or 0) for ns in backup["namespaces"])
+        return {"changed": False, "backups": backups}
+    if mode == "delete":
+        if params["backup_id"]:
+            return store.delete(set_name, params["backup_id"], check_mode)
+        return store.delete_all(set_name, params["confirm_delete_all"], check_mode)
+    policy = Policy(
+        keep_last=params["keep_last"],
+        keep_hourly=params["keep_hourly"],
+        keep_daily=params["keep_daily"],
+        keep_weekly=params["keep_weekly"],
+        keep_monthly=params["keep_monthly"],
+        keep_yearly=params["keep_yearly"],
+        keep_within=parse_duration(params["keep_within"], "keep_within") if params["keep_within"] else None,
+    )
+    abandoned = (
+        parse_duration(params["abandoned_after"], "abandoned_after") if params["abandoned_after"] else None
+    )
+    return store.prune(set_name, policy, abandoned, check_mode)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            S3_CONNECTION_ARGUMENT_SPEC,
+            **STORE_ARGUMENT_SPEC,
+            mode=dict(type="str", required=True, choices=["put", "get", "list", "delete", "prune"]),
+            set_name=dict(type="str"),
+            src=dict(type="path"),
+            dest=dict(type="path"),
+            backup_id=dict(type="str"),
+            before=dict(type="str"),
+            since=dict(type="str"),
+            until=dict(type="str"),
+            confirm_delete_all=dict(type="bool", default=False),
+            metadata=dict(type="dict"),
+            labels=dict(type="dict"),
+            sha256=dict(type="str"),
+            keep_last=dict(type="int"),
+            keep_hourly=dict(type="int"),
+            keep_daily=dict(type="int"),
+            keep_weekly=dict(type="int"),
+            keep_monthly=dict(type="int"),
+            keep_yearly=dict(type="int"),
+            keep_within=dict(type="str"),
+            abandoned_after=dict(type="str", default="1d"),
+        ),
+        required_together=[["object_lock_mode", "object_lock_days"]],
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module.params, module.check_mode)
+    except OffsiteError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
