@@ -109,14 +109,27 @@ class UploadStream:
         length = len(view)
         self._sha.update(view)
         self._written += length
-        while len(view):
-            room = self._current_part_size() - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) >= self._current_part_size():
-                self._send(self._buffer)
-                self._buffer = bytearray()
+        try:
+            while len(view):
+                room = self._current_part_size() - len(self._buffer)
+                self._buffer += view[:room]
+                view = view[room:]
+                if len(self._buffer) >= self._current_part_size():
+                    self._send(self._buffer)
+                    self._buffer = bytearray()
+        except BaseException as exc:
+            self._fail(exc)
         return length
+
+    def _fail(self, exc: BaseException) -> None:
+        """Abort the upload and raise a one-line ``OffsiteError`` (the original one when it is already that)."""
+        with contextlib.suppress(OffsiteError):
+            self.abort()
+        if isinstance(exc, OffsiteError):
+            raise exc
+        raise OffsiteError(
+            f"upload of s3://{self.bucket}/{self.key} failed and was aborted (nothing stored): {exc}"
+        ) from None
 
     def close(self) -> UploadResult:
         """Send what is left and complete the object; on any failure abort and raise ``OffsiteError``."""
@@ -137,12 +150,7 @@ class UploadStream:
                 )
             self.result = self._finish(digest)
         except BaseException as exc:
-            self.abort()
-            if isinstance(exc, OffsiteError):
-                raise
-            raise OffsiteError(
-                f"upload of s3://{self.bucket}/{self.key} failed and was aborted: {exc}"
-            ) from None
+            self._fail(exc)
         self._closed = True
         return self.result
 
