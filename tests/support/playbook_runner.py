@@ -68,6 +68,15 @@ def write_inventory(path: Path, host_vars: Mapping[str, Any], group: str = "mong
 def run_playbook(
     name: str,
     inventory: Path,
+    **kwargs: Any,
+) -> PlaybookRun:
+    """``ansible-playbook offsite.mongodb.<name>``; never raises on a failed play."""
+    return run_playbook_file(f"offsite.mongodb.{name}", inventory, **kwargs)
+
+
+def run_playbook_file(
+    playbook: Any,
+    inventory: Path,
     *,
     extra_vars: Optional[Mapping[str, Any]] = None,
     verbosity: int = 0,
@@ -75,10 +84,10 @@ def run_playbook(
     extra_args: Sequence[str] = (),
     timeout: float = 300,
 ) -> PlaybookRun:
-    """``ansible-playbook offsite.mongodb.<name>``; never raises on a failed play."""
+    """``ansible-playbook <playbook>`` (a path or a collection playbook name); never raises on failure."""
     with tempfile.TemporaryDirectory(prefix="offsite-playbook-") as scratch:
         results = Path(scratch) / "results.jsonl"
-        argv = [str(BIN / "ansible-playbook"), f"offsite.mongodb.{name}", "-i", str(inventory)]
+        argv = [str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory)]
         if extra_vars:
             argv += ["-e", json.dumps(dict(extra_vars))]
         if verbosity:
