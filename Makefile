@@ -63,3 +63,7 @@ changelog: setup
 
 clean:
 	rm -rf $(CACHE) .pytest_cache .ruff_cache tests/output
+
+.PHONY: demo
+demo: setup  ## stand-in MongoDB and S3 on loopback: backup, list, restore into a new database, verify (< 3 min)
+	$(BIN)/python -m demo

@@ -1,0 +1,1 @@
+"""``make demo``: a whole backup, list, restore and verify run against loopback stand-in servers."""
