@@ -9,6 +9,7 @@ during the dump is appended, for replay); ``snapshot`` (every read at one cluste
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -503,3 +504,57 @@ def dump_archive(  # noqa: PLR0915 - one pipeline, read top to bottom
         duration_seconds=round(time.monotonic() - clock, 3),
         warnings=warnings,
     )
+
+
+# -- to a local file (what the module runs) -------------------------------------------------------------
+def dump_to_file(
+    client_factory: Callable[[], Any],
+    dest: str,
+    plan: DumpPlan,
+    *,
+    force: bool = False,
+    check_mode: bool = False,
+    engine: str = "auto",
+    mongodump: Optional[Callable[[Any, DumpPlan], DumpReport]] = None,
+) -> Dict[str, Any]:
+    """Dump into ``dest`` atomically (mode 0600, SHA-256 inline, ``.sha256`` sidecar); the module's result.
+
+    An existing ``dest`` whose sidecar matches its content is left alone (changed=false) unless ``force``.
+    ``engine`` auto and native use this engine; ``mongodump`` is the callable that runs the Database Tools.
+    """
+    from ansible_collections.offsite.mongodb.plugins.module_utils import archive_file  # noqa: PLC0415
+
+    plan.check()
+    if os.path.exists(dest) and not force:
+        recorded = archive_file.read_sidecar(dest)
+        if recorded and recorded == archive_file.file_sha256(dest):
+            return {"changed": False, "path": dest, "size": os.path.getsize(dest), "sha256": recorded,
+                    "compression": plan.compression, "consistency": plan.consistency, "engine": engine,
+                    "msg": "dest exists and matches its .sha256 sidecar: set force to dump again"}  # fmt: skip
+        raise OffsiteError(
+            f"dest {dest} exists and is not a verified archive of this module: set force: true to overwrite"
+        )
+    chosen = "mongodump" if engine == "mongodump" else "native"
+    client = client_factory()
+    try:
+        if check_mode:
+            node = describe_node(client)
+            warnings = check_consistency(client, plan, node.kind, node.version)
+            items = plan_namespaces(
+                client, plan, parse_server_version(version_string(node.version)), sizes=True
+            )
+            return {
+                "changed": True, "path": dest, "engine": chosen, "compression": plan.compression,
+                "consistency": plan.consistency, "server_version": version_string(node.version),
+                "namespaces": [{"ns": i.ns, "type": i.type, "documents": i.count, "bytes": i.size} for i in items],
+                "documents": sum(i.count for i in items), "estimated": True, "warnings": warnings,
+            }  # fmt: skip
+        with archive_file.AtomicFile(dest) as sink:
+            report = mongodump(sink, plan) if chosen == "mongodump" else dump_archive(client, sink, plan)
+            sha256 = sink.commit()
+    finally:
+        client.close()
+    result = report.to_result()
+    result.update(changed=True, path=os.path.abspath(dest), size=sink.size, sha256=sha256, engine=chosen)
+    result["warnings"] = report.warnings
+    return result

@@ -8,11 +8,12 @@ BSON the archive holds (``RawBSONDocument``), never decoded.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import bson
 from bson.raw_bson import RawBSONDocument
@@ -283,6 +284,32 @@ def _holds_documents(client: Any, target: Target) -> bool:
     return client[target.db][target.collection].find_one({}, projection={"_id": 1}) is not None
 
 
+def refuse_conflicts(
+    client: Any, targets: List[Target], plan: RestorePlan
+) -> Tuple[Dict[str, List[str]], List[Target]]:
+    """Fail before any write when targets collide or, without ``drop``, already hold documents.
+
+    Returns the existing collection names per database and the targets that exist.
+    """
+    seen: Dict[str, str] = {}
+    for t in targets:
+        if t.ns in seen:
+            raise OffsiteError(
+                f"{seen[t.ns]} and {t.source} would both be restored into {t.ns}: fix ns_from/ns_to"
+            )
+        seen[t.ns] = t.source
+    existing = _existing(client, targets)
+    present = [t for t in targets if t.collection in existing.get(t.db, [])]
+    if not plan.drop:
+        full = [t.ns for t in present if t.kind == "view" or _holds_documents(client, t)]
+        if full:
+            raise OffsiteError(
+                f"these target collections already hold documents (or are views): {', '.join(sorted(full))}; "
+                "set drop: true to replace them, or restore elsewhere with ns_from/ns_to"
+            )
+    return existing, present
+
+
 def restore_archive(client: Any, source: Any, plan: RestorePlan) -> RestoreReport:  # noqa: PLR0912, PLR0915
     """Restore the archive read from ``source`` (anything with ``.read``); see the module docstring."""
     plan.check()
@@ -312,22 +339,7 @@ def restore_archive(client: Any, source: Any, plan: RestorePlan) -> RestoreRepor
         return report
 
     collections = [t for t in report.namespaces if t.kind != "view"]
-    seen_targets: Dict[str, str] = {}
-    for t in report.namespaces:
-        if t.ns in seen_targets:
-            raise OffsiteError(
-                f"{seen_targets[t.ns]} and {t.source} would both be restored into {t.ns}: fix ns_from/ns_to"
-            )
-        seen_targets[t.ns] = t.source
-    existing = _existing(client, report.namespaces)
-    present = [t for t in report.namespaces if t.collection in existing.get(t.db, [])]
-    if not plan.drop:
-        full = [t.ns for t in present if t.kind == "view" or _holds_documents(client, t)]
-        if full:
-            raise OffsiteError(
-                f"these target collections already hold documents (or are views): {', '.join(sorted(full))}; "
-                "set drop: true to replace them, or restore elsewhere with ns_from/ns_to"
-            )
+    existing, present = refuse_conflicts(client, report.namespaces, plan)
     for t in present if plan.drop else []:
         client[t.db].drop_collection(t.collection)
         report.dropped.append(t.ns)
@@ -454,3 +466,50 @@ def merge_users_and_roles(client: Any, users: List[bytes], roles: List[bytes], d
     finally:
         admin.drop_collection(TEMP_USERS)
         admin.drop_collection(TEMP_ROLES)
+
+
+def restore_from_file(
+    client_factory: Callable[[], Any],
+    src: str,
+    plan: RestorePlan,
+    *,
+    expected_sha256: Optional[str] = None,
+    engine: str = "auto",
+    mongorestore: Optional[Callable[[Any, Any, RestorePlan], RestoreReport]] = None,
+) -> Dict[str, Any]:
+    """Restore the archive file ``src``; the module's result. ``expected_sha256`` is checked before any write."""
+    from ansible_collections.offsite.mongodb.plugins.module_utils import archive_file  # noqa: PLC0415
+
+    plan.check()
+    if not os.path.isfile(src):
+        raise OffsiteError(f"src {src} is not a file: give the path of an archive")
+    if expected_sha256:
+        actual = archive_file.file_sha256(src)
+        if actual != expected_sha256.strip().lower():
+            raise OffsiteError(
+                f"src {src} has SHA-256 {actual}, not the expected {expected_sha256}: the file is damaged or not "
+                "the backup you meant; fetch it again"
+            )
+    chosen = "mongorestore" if engine == "mongorestore" else "native"
+    client = None if plan.check_only else client_factory()
+    try:
+        with open(src, "rb") as handle:
+            source = archive_file.HashingReader(handle)
+            try:
+                if chosen == "mongorestore" and not plan.check_only:
+                    report = mongorestore(client, source, plan)
+                else:
+                    report = restore_archive(client, source, plan)
+            except RestoreFailed as failure:
+                failure.report.verified = False
+                raise
+            source.drain()
+    finally:
+        if client is not None:
+            client.close()
+    result = report.to_result(check_only=plan.check_only)
+    changed = not plan.check_only and bool(
+        report.namespaces or report.dropped or report.oplog_entries_applied
+    )
+    result.update(changed=changed, src=os.path.abspath(src), sha256=source.sha256, engine=chosen)
+    return result

@@ -1,0 +1,303 @@
+#!/usr/bin/python
+# Copyright: offsite.mongodb contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: dump MongoDB into a mongodump-compatible archive file."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: mongo_dump_archive
+short_description: Dump MongoDB into one mongodump-compatible archive file, streaming and in parallel
+version_added: 0.1.0
+description:
+  - Writes mongodump's C(--archive) format, compressed as a whole with gzip (what C(mongorestore --archive --gzip)
+    reads), zstd (faster; read it with C(zstd -dc FILE | mongorestore --archive)) or not at all.
+  - Documents are copied as the raw BSON the server sends, never decoded, so every BSON type survives byte for byte.
+    Several collections are read at once and multiplexed into the one archive.
+  - Dumps collection options, every index, views (definition only), timeseries buckets and, when the admin database
+    is dumped, users, roles and C(admin.system.version), as mongodump does. C(local) and C(config) are left out
+    unless named in O(databases).
+  - The file is written under a temporary name and renamed when complete, with mode 0600; its SHA-256 is computed
+    while writing and kept in a C(<dest>.sha256) sidecar.
+  - The dump only reads, so it works while the node is fsync-locked by M(offsite.mongodb.mongo_fsync_lock).
+author:
+  - offsite.mongodb maintainers (@offsite)
+options:
+  dest:
+    description:
+      - The archive file to write. Its directory must exist.
+    type: path
+    required: true
+  compression:
+    description:
+      - How the whole archive stream is compressed. Reading detects it from the magic bytes, never from the name.
+    type: str
+    choices: [gzip, zstd, none]
+    default: gzip
+  compression_level:
+    description:
+      - gzip 0 to 9 (default 6, as mongodump), zstd -7 to 22 (default 3).
+    type: int
+  consistency:
+    description:
+      - V(none) reads each collection as it is when read.
+      - V(lock) expects the node to be fsync-locked already (the backup role takes the lock with
+        M(offsite.mongodb.mongo_fsync_lock)); the dump warns when the node reports no lock.
+      - V(oplog) (replica-set members) records the oplog position before the dump and appends the oplog entries
+        written during it, so that a restore with O(offsite.mongodb.mongo_restore_archive#module:oplog_replay)
+        gives the state at the end of the dump.
+      - V(snapshot) (MongoDB 5.0+ replica sets and sharded clusters) reads every collection at one cluster time; it
+        fails with a clear message when the dump outlasts the server's snapshot history window.
+    type: str
+    choices: [none, lock, oplog, snapshot]
+    default: none
+  lease_seconds:
+    description:
+      - Accepted for the team contract; the dump never locks, so the lease belongs to
+        M(offsite.mongodb.mongo_fsync_lock) and this value is not used.
+    type: int
+    default: 3600
+  databases:
+    description:
+      - Dump only these databases. Default is every database except C(local) and C(config).
+    type: list
+    elements: str
+  include:
+    description:
+      - Namespace patterns to dump, in the Database Tools' syntax (C(sales.*), C(*.orders), C(db*.b*)).
+    type: list
+    elements: str
+  exclude:
+    description:
+      - Namespace patterns to leave out.
+    type: list
+    elements: str
+  query:
+    description:
+      - A filter per namespace, as Extended JSON text or a dictionary, for example C({"shop.orders": {"year": 2024}}).
+    type: dict
+  parallel_collections:
+    description:
+      - How many collections are read at once; also written to the archive header, as mongodump does.
+    type: int
+    default: 4
+  engine:
+    description:
+      - V(native) is this collection's engine. V(mongodump) runs the MongoDB Database Tools (they must be installed)
+        and gives the same archive and return values; the password goes into a private config file, never onto a
+        command line.
+      - V(auto) chooses the native engine, because it can stream to S3, write zstd, read one snapshot and is the code
+        the collection's tests prove.
+    type: str
+    choices: [auto, native, mongodump]
+    default: auto
+  mongodump_path:
+    description:
+      - The mongodump executable for O(engine=mongodump). Default is C(mongodump) from C(PATH).
+    type: path
+  force:
+    description:
+      - Overwrite an existing O(dest). Without it an existing O(dest) that matches its C(.sha256) sidecar is left
+        alone (changed=false), and any other existing file is an error.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - offsite.mongodb.mongo
+attributes:
+  check_mode:
+    description: Lists the namespaces that would be dumped with estimated documents and bytes; writes nothing.
+    support: full
+  diff_mode:
+    description: Returns no diff.
+    support: none
+notes:
+  - The archive restores with M(offsite.mongodb.mongo_restore_archive) or with stock C(mongorestore --archive).
+seealso:
+  - module: offsite.mongodb.mongo_restore_archive
+  - module: offsite.mongodb.mongo_fsync_lock
+"""
+
+EXAMPLES = r"""
+- name: Dump every database into a gzip archive
+  offsite.mongodb.mongo_dump_archive:
+    dest: /var/backups/mongodb/nightly.archive.gz
+  register: dump
+
+- name: Dump two databases with zstd and a consistent oplog window
+  offsite.mongodb.mongo_dump_archive:
+    login_host: db1.example.com
+    login_user: backup
+    login_password: "{{ vault_backup_password }}"
+    dest: /var/backups/mongodb/shop.archive.zst
+    compression: zstd
+    consistency: oplog
+    databases: [shop, crm]
+    exclude: ["shop.tmp_*"]
+
+- name: Dump this year's orders only
+  offsite.mongodb.mongo_dump_archive:
+    dest: /tmp/orders.archive
+    compression: none
+    include: ["shop.orders"]
+    query:
+      shop.orders: '{"created": {"$gte": {"$date": "2024-01-01T00:00:00Z"}}}'
+"""
+
+RETURN = r"""
+path:
+  description: The archive file.
+  returned: always
+  type: str
+  sample: /var/backups/mongodb/nightly.archive.gz
+size:
+  description: Bytes of the file as written.
+  returned: success
+  type: int
+  sample: 123456
+sha256:
+  description: SHA-256 of the file as written (hex).
+  returned: success
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+compression:
+  description: The compression used.
+  returned: always
+  type: str
+  sample: gzip
+consistency:
+  description: The consistency mode.
+  returned: always
+  type: str
+  sample: none
+engine:
+  description: The engine that ran (V(native) or V(mongodump)).
+  returned: always
+  type: str
+  sample: native
+server_version:
+  description: The source server's version as written to the archive header.
+  returned: success
+  type: str
+  sample: 7.0.12
+namespaces:
+  description: What was dumped (estimates in check mode).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    ns:
+      description: The namespace.
+      type: str
+    type:
+      description: collection, view or timeseries.
+      type: str
+    documents:
+      description: Documents written.
+      type: int
+    bytes:
+      description: BSON bytes written (before compression).
+      type: int
+documents:
+  description: Documents written in total (oplog entries not included).
+  returned: success
+  type: int
+  sample: 5000
+oplog:
+  description: The oplog window with O(consistency=oplog) (C(first) and C(last) as C({t, i}) timestamps), else null.
+  returned: success
+  type: dict
+  sample: {first: {t: 1700000000, i: 1}, last: {t: 1700000042, i: 3}, count: 17}
+started_at:
+  description: When the dump started (ISO 8601 UTC).
+  returned: success
+  type: str
+  sample: "2026-11-25T19:23:20.591465Z"
+finished_at:
+  description: When the dump finished (ISO 8601 UTC).
+  returned: success
+  type: str
+  sample: "2026-11-25T19:23:20.700800Z"
+duration_seconds:
+  description: How long the dump took.
+  returned: success
+  type: float
+  sample: 12.5
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import FALLBACK_WARNING
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan, dump_to_file
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
+    MONGO_CONNECTION_ARGUMENT_SPEC,
+    MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
+    connect,
+    connection_options,
+    mongo_errors,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_tools import (
+    choose_engine,
+    find_tool,
+    run_mongodump,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            MONGO_CONNECTION_ARGUMENT_SPEC,
+            dest=dict(type="path", required=True),
+            compression=dict(type="str", choices=["gzip", "zstd", "none"], default="gzip"),
+            compression_level=dict(type="int"),
+            consistency=dict(type="str", choices=["none", "lock", "oplog", "snapshot"], default="none"),
+            lease_seconds=dict(type="int", default=3600),
+            databases=dict(type="list", elements="str"),
+            include=dict(type="list", elements="str"),
+            exclude=dict(type="list", elements="str"),
+            query=dict(type="dict"),
+            parallel_collections=dict(type="int", default=4),
+            engine=dict(type="str", choices=["auto", "native", "mongodump"], default="auto"),
+            mongodump_path=dict(type="path"),
+            force=dict(type="bool", default=False),
+        ),
+        mutually_exclusive=MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        options = connection_options(p)
+        plan = DumpPlan(
+            databases=p["databases"] or [],
+            include=p["include"] or [],
+            exclude=p["exclude"] or [],
+            query=p["query"] or {},
+            parallel_collections=p["parallel_collections"],
+            consistency=p["consistency"],
+            compression=p["compression"],
+            compression_level=p["compression_level"],
+            where=options.describe(),
+        )
+        engine = choose_engine(p["engine"])
+        tool = find_tool("mongodump", p["mongodump_path"]) if engine == "mongodump" else None
+        with mongo_errors(options, "dump"):
+            result = dump_to_file(
+                lambda: connect(options),
+                p["dest"],
+                plan,
+                force=p["force"],
+                check_mode=module.check_mode,
+                engine=engine,
+                mongodump=lambda sink, plan: run_mongodump(options, sink, plan, tool),
+            )
+    except OffsiteError as error:
+        module.fail_json(msg=str(error))
+    for warning in [*(result.pop("warnings", None) or []), FALLBACK_WARNING]:
+        if not warning:
+            continue
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
