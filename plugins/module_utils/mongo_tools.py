@@ -245,9 +245,13 @@ def run_mongodump(options: ConnectionOptions, sink: Any, plan: DumpPlan, tool: s
     try:
         process = run.start(stdout=subprocess.PIPE)
         compressor = compressing_writer(sink, plan.compression, plan.compression_level)
-        reader = ArchiveReader(_Tee(process.stdout, compressor))
-        for _ in reader.events():
-            pass
+        try:
+            reader = ArchiveReader(_Tee(process.stdout, compressor))
+            for _ in reader.events():
+                pass
+        except OffsiteError:
+            run.finish("dumping")  # the tool's own error explains a broken stream best
+            raise
         run.finish("dumping")
         compressor.finish()
     finally:
