@@ -118,11 +118,11 @@ def apply_policy(
 
 def _forget(backups: Sequence[Candidate], policy: Policy) -> List[Decision]:
     """restic's forget over complete backups sorted newest first."""
-    counters: List[Tuple[str, int, Callable[[datetime, int], object]]] = [
-        (rule, getattr(policy, rule), _period(rule)) for rule in RULES if getattr(policy, rule)
+    counters: List[Tuple[str, Callable[[datetime, int], object]]] = [
+        (rule, _period(rule)) for rule in RULES if getattr(policy, rule)
     ]
-    remaining = {rule: count for rule, count, _ in counters}
-    last: dict = {rule: object() for rule, _, _ in counters}
+    remaining = {rule: getattr(policy, rule) for rule, _bucket in counters}
+    last: dict = {rule: object() for rule, _bucket in counters}
     within_start = None
     if backups and policy.keep_within:
         within_start = to_utc(backups[0].time) - policy.keep_within
@@ -132,7 +132,7 @@ def _forget(backups: Sequence[Candidate], policy: Policy) -> List[Decision]:
         reasons = []
         if within_start is not None and moment > within_start:
             reasons.append(f"keep_within ({format_time(within_start)} or later)")
-        for rule, _, bucket in counters:
+        for rule, bucket in counters:
             if remaining[rule] == 0:
                 continue
             value = bucket(moment, nr)

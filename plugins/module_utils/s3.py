@@ -101,8 +101,9 @@ class S3Options:
         return "path" if path else "virtual"
 
 
-def s3_options(params: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S3Options:
-    """Module parameters (plus AWS environment fallbacks) -> validated ``S3Options``."""
+def s3_options(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> S3Options:
+    """Module parameters (plus AWS environment fallbacks from ``environ``, default os.environ) -> ``S3Options``."""
+    environ = os.environ if environ is None else environ
     values = {name: params.get(name) for name in S3_CONNECTION_ARGUMENT_SPEC}
     for name, variables in ENVIRONMENT_FALLBACKS.items():
         if values[name] in (None, ""):

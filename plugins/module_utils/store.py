@@ -419,7 +419,7 @@ class BackupStore:
             set_name, backup_id, compression, size=size, expected_sha256=expected, now=now
         )
         with stream, open(src, "rb") as handle:
-            block = max(READ_BLOCK, stream.fixed or 0)
+            block = stream.fixed or READ_BLOCK  # whole parts: handed to S3 without a copy
             while True:
                 chunk = handle.read(block)
                 if not chunk:
@@ -709,7 +709,7 @@ STORE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 
 def store_from_params(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> BackupStore:
     """Module parameters (connection + storage + transfer options) -> a ``BackupStore`` on a fresh client."""
-    options = s3_options(params, os.environ if environ is None else environ)
+    options = s3_options(params, environ)
     concurrency = int(params.get("max_concurrency") or 8)
     if concurrency < 1:
         raise OffsiteError("max_concurrency must be 1 or more")

@@ -110,6 +110,9 @@ class UploadStream:
         self._sha.update(view)
         self._written += length
         try:
+            if not self._buffer and isinstance(data, bytes) and length == self._current_part_size():
+                self._send(data)  # a whole part as produced: no copy
+                return length
             while len(view):
                 room = self._current_part_size() - len(self._buffer)
                 self._buffer += view[:room]
@@ -189,7 +192,7 @@ class UploadStream:
             return self.fixed
         return growing_part_size(self._part_number + 1, self.base_part_size)
 
-    def _send(self, data: bytearray) -> None:
+    def _send(self, data: Any) -> None:
         """Hand one full part to the pool, blocking while ``max_concurrency`` parts are in flight."""
         if self._part_number >= MAX_PARTS:
             raise OffsiteError("the upload needs more than 10,000 parts: raise part_size")
@@ -204,14 +207,14 @@ class UploadStream:
         self._part_number += 1
         self._slots.acquire()
         try:
-            future = self._pool.submit(self._upload_part, self._part_number, bytes(data))
+            future = self._pool.submit(self._upload_part, self._part_number, data)
         except BaseException:
             self._slots.release()
             raise
         future.add_done_callback(lambda _f: self._slots.release())
         self._futures.append(future)
 
-    def _upload_part(self, number: int, body: bytes) -> Dict[str, Any]:
+    def _upload_part(self, number: int, body: Any) -> Dict[str, Any]:
         with s3_errors(self.client, f"upload part {number}", self.bucket, self.key, self.secrets):
             response = self.client.upload_part(
                 Bucket=self.bucket,

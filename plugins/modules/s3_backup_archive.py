@@ -49,7 +49,7 @@ options:
   backup_id:
     description:
       - The backup to act on; ids are UTC timestamps such as C(20261123T101500Z), optionally with a C(-suffix).
-      - With O(mode=put), the id to store the backup as. Unset means the time in O(metadata.started_at), or now.
+      - With O(mode=put), the id to store the backup as. Unset means the time in C(started_at) of O(metadata), or now.
       - With O(mode=get), V(latest) (the default) picks the newest complete backup, before O(before) when set.
       - With O(mode=delete), the backup to delete; leave unset and set O(confirm_delete_all) to delete every backup
         of the set.
