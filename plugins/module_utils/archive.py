@@ -12,10 +12,17 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-import bson
-from bson import json_util
-from bson.int64 import Int64
-from bson.son import SON
+try:
+    import bson
+    from bson import json_util
+    from bson.int64 import Int64
+    from bson.son import SON
+
+    BSON_IMPORT_ERROR: Optional[str] = None
+except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
+    bson = json_util = SON = None
+    Int64 = int
+    BSON_IMPORT_ERROR = str(exc)
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import crc64, to_signed, to_unsigned
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
@@ -299,7 +306,7 @@ class NamespaceWriter:
         if not batch:
             return 0
         try:
-            count = sum(1 for _ in iter_document_lengths(batch, self._limit))
+            count = sum(1 for _length in iter_document_lengths(batch, self._limit))
         except ValueError as exc:
             raise OffsiteError(f"bad BSON from the server for {self.totals.ns}: {exc}") from None
         self.totals.crc = crc64(batch, self.totals.crc)
@@ -456,7 +463,7 @@ class ArchiveReader:
             expected = HEADER_TYPES.get(key)
             if expected is None:
                 raise ArchiveError(f"namespace header has the unknown key {key!r}", offset)
-            if type(value) is not expected:
+            if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
                 raise ArchiveError(f"namespace header field {key} is not {expected.__name__}", offset)
         db, collection = fields.get("db", ""), fields.get("collection", "")
         if not collection:
@@ -534,6 +541,6 @@ class ArchiveReader:
 def read_all(stream: Any, parse_metadata: bool = True) -> Tuple[ArchiveReader, List[NamespaceTotals]]:
     """Read a whole archive (every check included) and return the reader and per-namespace totals."""
     reader = ArchiveReader(stream, parse_metadata=parse_metadata)
-    for _ in reader.events():
+    for _event in reader.events():
         pass
     return reader, list(reader.totals.values())

@@ -33,7 +33,7 @@ def _table() -> List[int]:
     table = []
     for byte in range(256):
         crc = byte
-        for _ in range(8):
+        for _bit in range(8):
             crc = (crc >> 1) ^ _POLY_REFLECTED if crc & 1 else crc >> 1
         table.append(crc)
     return table
@@ -57,8 +57,12 @@ def crc64_fast(data: bytes, crc: int = 0) -> int:
 
 
 crc64 = crc64_fast if BACKEND == "fastcrc" else crc64_python
-if FALLBACK_WARNING:  # pragma: no cover - exercised on hosts without fastcrc
-    warnings.warn(FALLBACK_WARNING, RuntimeWarning, stacklevel=2)
+
+
+def warn_if_slow() -> None:
+    """Emit ``FALLBACK_WARNING`` as a RuntimeWarning when the pure-Python CRC is in use."""
+    if FALLBACK_WARNING:
+        warnings.warn(FALLBACK_WARNING, RuntimeWarning, stacklevel=2)
 
 
 def to_signed(crc: int) -> int:

@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
-import bson
-from bson import json_util
-from bson.codec_options import CodecOptions
-from bson.raw_bson import RawBSONDocument
-from bson.son import SON
-from bson.timestamp import Timestamp
+try:
+    import bson
+    from bson import json_util
+    from bson.codec_options import CodecOptions
+    from bson.raw_bson import RawBSONDocument
+    from bson.son import SON
+    from bson.timestamp import Timestamp
+
+    RAW = CodecOptions(document_class=RawBSONDocument)
+    ORDERED = CodecOptions(document_class=SON)
+except ImportError:  # pragma: no cover - hosts without pymongo fail in mongo.connect with a clear message
+    bson = json_util = RawBSONDocument = SON = Timestamp = RAW = ORDERED = None
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import fsync_lock
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive import (
@@ -36,6 +42,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive import (
     metadata_json,
     parse_server_version,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import warn_if_slow
 from ansible_collections.offsite.mongodb.plugins.module_utils.compression import compressing_writer
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import describe_node
@@ -47,8 +54,6 @@ SPECIAL = ("admin.system.users", "admin.system.roles", "admin.system.version")
 SKIPPED_DATABASES = ("local", "config")
 SNAPSHOT_MIN_VERSION = (5, 0, 0)
 SNAPSHOT_TOO_OLD = (239, 246)  # SnapshotTooOld, SnapshotUnavailable
-RAW = CodecOptions(document_class=RawBSONDocument)
-ORDERED = CodecOptions(document_class=SON)
 
 
 @dataclass
@@ -437,6 +442,7 @@ def dump_archive(  # noqa: PLR0915 - one pipeline, read top to bottom
 ) -> DumpReport:
     """Dump into ``sink`` (anything with ``.write``); the sink is not closed. Returns what was written."""
     plan.check()
+    warn_if_slow()
     started, clock = utc_now(), time.monotonic()
     node = describe_node(client)
     server_version = version_string(node.version)
@@ -479,7 +485,7 @@ def dump_archive(  # noqa: PLR0915 - one pipeline, read top to bottom
     ordinary = [item for item in collections if item.ns not in SPECIAL]
     with ThreadPoolExecutor(max_workers=plan.parallel_collections, thread_name_prefix="dump") as pool:
         futures = [pool.submit(dump_one, item) for item in ordinary]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
         if failed:
             stop.set()

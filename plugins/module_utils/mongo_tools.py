@@ -110,7 +110,7 @@ def mongodump_arguments(plan: DumpPlan) -> List[str]:
     database = _single(list(plan.databases), "databases")
     collection = None
     for pattern in plan.include:
-        db, _, coll = pattern.partition(".")
+        db, _dot, coll = pattern.partition(".")
         if "*" in db or database not in (None, db):
             raise OffsiteError(
                 f"engine=mongodump cannot express include {pattern!r} (one database per run): use engine native"
@@ -125,7 +125,7 @@ def mongodump_arguments(plan: DumpPlan) -> List[str]:
     if collection:
         argv.append(f"--collection={collection}")
     for pattern in plan.exclude:
-        db, _, coll = pattern.partition(".")
+        db, _dot, coll = pattern.partition(".")
         if db != database or "*" in coll:
             raise OffsiteError(f"engine=mongodump cannot express exclude {pattern!r}: use engine native")
         argv.append(f"--excludeCollection={coll}")
@@ -247,7 +247,7 @@ def run_mongodump(options: ConnectionOptions, sink: Any, plan: DumpPlan, tool: s
         compressor = compressing_writer(sink, plan.compression, plan.compression_level)
         try:
             reader = ArchiveReader(_Tee(process.stdout, compressor))
-            for _ in reader.events():
+            for _event in reader.events():
                 pass
         except OffsiteError:
             run.finish("dumping")  # the tool's own error explains a broken stream best

@@ -18,7 +18,7 @@ _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\$|\*")
 
 def split_namespace(ns: str) -> Tuple[str, str]:
     """``db.collection`` -> (db, collection); the collection may itself contain dots."""
-    db, _, collection = ns.partition(".")
+    db, _dot, collection = ns.partition(".")
     return db, collection
 
 

@@ -15,17 +15,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
-import bson
-from bson.raw_bson import RawBSONDocument
-from bson.son import SON
-from pymongo.errors import BulkWriteError
-from pymongo.write_concern import WriteConcern
+try:
+    import bson
+    from bson.raw_bson import RawBSONDocument
+    from bson.son import SON
+    from pymongo.errors import BulkWriteError
+    from pymongo.write_concern import WriteConcern
+except ImportError:  # pragma: no cover - hosts without pymongo fail in mongo.connect with a clear message
+    bson = RawBSONDocument = SON = WriteConcern = None
+    BulkWriteError = Exception
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive import (
     ArchiveError,
     ArchiveReader,
     PreludeEntry,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import warn_if_slow
 from ansible_collections.offsite.mongodb.plugins.module_utils.compression import decompressing_reader
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import (
@@ -313,6 +318,7 @@ def refuse_conflicts(
 def restore_archive(client: Any, source: Any, plan: RestorePlan) -> RestoreReport:  # noqa: PLR0912, PLR0915
     """Restore the archive read from ``source`` (anything with ``.read``); see the module docstring."""
     plan.check()
+    warn_if_slow()
     clock = time.monotonic()
     stream, compression = decompressing_reader(source)
     reader = ArchiveReader(stream)

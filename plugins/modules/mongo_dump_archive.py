@@ -74,7 +74,7 @@ options:
     elements: str
   query:
     description:
-      - A filter per namespace, as Extended JSON text or a dictionary, for example C({"shop.orders": {"year": 2024}}).
+      - "A filter per namespace, as Extended JSON text or a dictionary, for example C({\"shop.orders\": {\"year\": 2024}})."
     type: dict
   parallel_collections:
     description:

@@ -53,9 +53,10 @@ def test_without_fastcrc_the_fallback_is_used_and_warns(monkeypatch):
     monkeypatch.setitem(sys.modules, "fastcrc", None)  # makes "from fastcrc import ..." fail
     spec = importlib.util.spec_from_file_location("checksum_without_fastcrc", checksum.__file__)
     module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spec.loader.exec_module(module)
+        module.warn_if_slow()
     assert module.BACKEND == "python"
     assert "pip install fastcrc" in module.FALLBACK_WARNING
     assert any("fastcrc" in str(item.message) for item in caught)
