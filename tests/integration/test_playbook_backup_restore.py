@@ -11,6 +11,9 @@ import pytest
 from support.playbook_runner import run_playbook, write_inventory
 
 
+SECRET_KEY = f"S3-secret-{uuid.uuid4().hex}"  # moto accepts any key; a unique one can be searched for
+
+
 def _connection_vars(mongo_uri: str, s3_endpoint, bucket: str, staging: Path) -> Dict[str, Any]:
     return {
         "offsite_mongodb_connection": {"uri": mongo_uri},
@@ -18,7 +21,7 @@ def _connection_vars(mongo_uri: str, s3_endpoint, bucket: str, staging: Path) ->
             "endpoint_url": s3_endpoint.endpoint_url,
             "region": s3_endpoint.region,
             "access_key": s3_endpoint.access_key,
-            "secret_key": s3_endpoint.secret_key,
+            "secret_key": s3_endpoint.secret_key if s3_endpoint.real else SECRET_KEY,
         },
         "offsite_s3_bucket": bucket,
         "backup_staging_dir": str(staging),
@@ -70,7 +73,7 @@ def test_backup_list_restore_verify_and_retention(tmp_path, mongo_uri, s3_endpoi
     # Three backups; retention keeps the newest two.
     ids = []
     for run_number in range(3):
-        run = run_playbook("backup", inventory)
+        run = run_playbook("backup", inventory, verbosity=3 if run_number == 2 else 0)
         assert run.rc == 0, run.tail()
         report = run.result("Report the backup")["msg"]
         assert report["set"] == "shop-set"
@@ -106,8 +109,11 @@ def test_backup_list_restore_verify_and_retention(tmp_path, mongo_uri, s3_endpoi
 
     # Restore the latest backup into a new database; counts equal, side by side.
     renamed = {"restore_ns_from": [f"{shop}.*"], "restore_ns_to": [f"{shop}_restored.*"]}
-    restored = run_playbook("restore", inventory, extra_vars=renamed)
+    restored = run_playbook("restore", inventory, extra_vars=renamed, verbosity=3)
     assert restored.rc == 0, restored.tail()
+    for verbose in (run, restored):  # the third backup and this restore ran at -vvv
+        assert "ESTABLISH LOCAL CONNECTION" in verbose.output
+        assert SECRET_KEY not in verbose.output
     assert (
         restored.result("Download the backup and check its SHA-256 against the manifest")["backup_id"]
         == ids[2]
