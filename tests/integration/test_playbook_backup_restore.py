@@ -10,7 +10,6 @@ import pymongo
 import pytest
 from support.playbook_runner import run_playbook, write_inventory
 
-
 SECRET_KEY = f"S3-secret-{uuid.uuid4().hex}"  # moto accepts any key; a unique one can be searched for
 
 
@@ -65,6 +64,7 @@ def test_backup_list_restore_verify_and_retention(tmp_path, mongo_uri, s3_endpoi
             "backup_databases": [shop],
             "backup_retention": {"keep_last": 2},
             "backup_labels": {"env": "test"},
+            "backup_metrics_dir": str(tmp_path),
         },
     )
     source = _counts(mongo_uri, shop)
@@ -85,6 +85,11 @@ def test_backup_list_restore_verify_and_retention(tmp_path, mongo_uri, s3_endpoi
         assert [r["backup_id"] for r in pruned["removed"]] == ([ids[0]] if run_number == 2 else [])
     assert len(set(ids)) == 3
     assert list(staging.iterdir()) == []  # staging removed after every run
+    run_metrics = (tmp_path / "offsite_mongodb_backup_shop_set_run.prom").read_text()
+    success_metrics = (tmp_path / "offsite_mongodb_backup_shop_set_success.prom").read_text()
+    assert f'offsite_mongodb_backup_last_run_success{{set="shop-set",bucket="{s3_bucket}"}} 1' in run_metrics
+    assert 'offsite_mongodb_backup_last_success_documents{set="shop-set"' in success_metrics
+    assert success_metrics.rstrip().endswith(" 1540")
 
     listing = run_playbook("list", inventory)
     assert listing.rc == 0, listing.tail()

@@ -33,6 +33,7 @@ def test_a_dump_that_fails_under_the_lock_leaves_the_node_unlocked_and_no_backup
             "backup_lock_lease_seconds": 600,
             "backup_lock_lease_dir": str(leases),
             "backup_staging_dir": str(staging),
+            "backup_metrics_dir": str(tmp_path),
         },
     )
     run = run_playbook("backup", inventory)
@@ -51,6 +52,10 @@ def test_a_dump_that_fails_under_the_lock_leaves_the_node_unlocked_and_no_backup
     assert not run.ran("Upload the archive, then its manifest")
     assert any('failed at "Dump the databases to the staging file"' in m for m in run.failures())
     assert list(staging.iterdir()) == []
+    metrics = (tmp_path / "offsite_mongodb_backup_localhost_run.prom").read_text()
+    assert 'offsite_mongodb_backup_last_run_success{set="localhost",' in metrics
+    assert metrics.rstrip().endswith(" 0")
+    assert not (tmp_path / "offsite_mongodb_backup_localhost_success.prom").exists()
     listed = s3_endpoint.client().list_objects_v2(Bucket=s3_bucket)
     assert listed.get("KeyCount", 0) == 0  # no manifest, no archive
 
