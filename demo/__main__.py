@@ -62,6 +62,15 @@ def start_servers(workdir: Path) -> Dict[str, Any]:
     }
 
 
+def order(rng: random.Random) -> Dict[str, Any]:
+    """One sample order of one to four lines."""
+    lines = [
+        {"product": rng.randrange(SAMPLE["products"]), "qty": rng.randint(1, 5)}
+        for line in range(rng.randint(1, 4))
+    ]
+    return {"customer": rng.randrange(SAMPLE["customers"]), "lines": lines}
+
+
 def load_sample_data(uri: str) -> Dict[str, int]:
     """A small shop database; returns the document count per collection."""
     rng = random.Random(5)  # noqa: S311 - sample data, not security
@@ -78,11 +87,7 @@ def load_sample_data(uri: str) -> Dict[str, int]:
             [{"_id": i, "name": f"customer {i}", "email": f"c{i}@example.com", "tier": rng.choice("abc")}
              for i in range(SAMPLE["customers"])]
         )  # fmt: skip
-        shop["orders"].insert_many(
-            [{"customer": rng.randrange(SAMPLE["customers"]), "lines": [
-                {"product": rng.randrange(SAMPLE["products"]), "qty": rng.randint(1, 5)} for _ in range(rng.randint(1, 4))
-            ]} for _ in range(SAMPLE["orders"])]
-        )  # fmt: skip
+        shop["orders"].insert_many([order(rng) for number in range(SAMPLE["orders"])])
         shop["orders"].create_index("customer")
         return {name: shop[name].count_documents({}) for name in SAMPLE}
     finally:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 import yaml
+from support.ansible_runner import ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(
@@ -71,3 +75,37 @@ def test_facts_and_registered_results_carry_the_role_prefix(role: str) -> None:
                 names.update(inner.get("vars", {}) or {})
     allowed = re.compile(rf"^{role}_|^restore_") if role == "verify" else re.compile(rf"^{role}_")
     assert sorted(n for n in names if not allowed.match(n)) == []
+
+
+EXAMPLES = sorted((ROOT / "examples" / "inventories").iterdir())
+
+
+@pytest.mark.parametrize("inventory", EXAMPLES, ids=lambda path: path.name)
+def test_example_inventories_parse_and_set_only_role_options(inventory: Path) -> None:
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(inventory), "--list", "--export"],
+        capture_output=True, text=True, check=False, timeout=60, env=ansible_env(),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    hostvars = json.loads(completed.stdout)
+    assert hostvars["mongodb"].get("children") or hostvars["mongodb"].get("hosts")
+    known = {name for role in ROLES for name in options(role)}
+    for path in inventory.rglob("*.yml"):
+        data = yaml.safe_load(path.read_text()) or {}
+        names = set(data) if path.parent.name == "group_vars" else set()
+        for group in _walk_hosts(data):
+            names |= set(group)
+        role_vars = {name for name in names if name.split("_", maxsplit=1)[0] in ROLES}
+        assert role_vars <= known, f"{path}: {sorted(role_vars - known)}"
+
+
+def _walk_hosts(node: Any) -> List[Dict[str, Any]]:
+    """Every host's variables in a YAML inventory."""
+    found: List[Dict[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "hosts" and isinstance(value, dict):
+                found += [values for values in value.values() if isinstance(values, dict)]
+            else:
+                found += _walk_hosts(value)
+    return found
