@@ -112,7 +112,9 @@ class ConnectionOptions:
         return kwargs
 
 
-def connection_options(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> ConnectionOptions:
+def connection_options(
+    params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None
+) -> ConnectionOptions:
     """Module parameters (plus ``OFFSITE_MONGODB_*`` fallbacks) -> validated ``ConnectionOptions``."""
     environ = os.environ if environ is None else environ
     values = {name: params.get(name) for name in MONGO_CONNECTION_ARGUMENT_SPEC}

@@ -63,11 +63,15 @@ def test_describe_never_shows_credentials():
 
 def test_error_messages_name_the_fix():
     options = ConnectionOptions(user="backup")
-    denied = describe_error(options, "take the fsync lock", errors.OperationFailure("not authorized", code=13))
+    denied = describe_error(
+        options, "take the fsync lock", errors.OperationFailure("not authorized", code=13)
+    )
     assert "grant it the needed role" in denied
     timeout = describe_error(options, "connect", errors.ServerSelectionTimeoutError("x"))
     assert timeout.startswith("cannot reach MongoDB at localhost:27017 within 10 s")
-    other = describe_error(options, "dump", errors.OperationFailure("boom\nmore", code=2, details={"errmsg": "boom"}))
+    other = describe_error(
+        options, "dump", errors.OperationFailure("boom\nmore", code=2, details={"errmsg": "boom"})
+    )
     assert other == "MongoDB failed to dump at localhost:27017: boom"
 
 
