@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 import math
-from pathlib import Path
 
 import bson
 import pymongo
 import pytest
 from bson import Binary, Int64, ObjectId
 from support.ansible_runner import run_module
+from support.fixtures import MONGODUMP_FIXTURES
 
 DATABASES = ("rsrc", "rdst", "rdst2")
 # BSON types the nx-27017 stand-in keeps (see environment-notes.md); the rest are proven in tests/unit.
@@ -138,14 +138,7 @@ def test_corrupt_archive_names_namespace_and_offset_and_reports_progress(mongo_u
 
 
 def test_restore_of_a_real_mongodump_fixture(mongo_uri, client):
-    fixture = (
-        Path(__file__).resolve().parents[3]
-        / "shared"
-        / "fixtures"
-        / "mongodump"
-        / "archive"
-        / "dump-w-oplog.archive"
-    )
+    fixture = MONGODUMP_FIXTURES / "archive" / "dump-w-oplog.archive"
     result = run_module(
         "mongo_restore_archive",
         {"uri": mongo_uri, "src": str(fixture), "ns_from": ["test.*"], "ns_to": ["rdst.*"]},

@@ -7,7 +7,6 @@ import glob
 import hashlib
 import io
 import math
-import os
 import re
 import urllib.parse
 import uuid
@@ -18,6 +17,7 @@ import pytest
 from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.datetime_ms import DatetimeMS
+from support.fixtures import MONGODUMP_FIXTURES
 from test_archive_spec import walk
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import archive, compression
@@ -30,10 +30,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive import (
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
-FIXTURES = Path(
-    os.environ.get("OFFSITE_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures")
-)
-MONGODUMP = FIXTURES / "mongodump"
+MONGODUMP = MONGODUMP_FIXTURES
 
 # From fixtures/mongodump/README.md: {file: (compression, {ns: documents}, {ns: crc})}
 ARCHIVES = {

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import struct
-from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
 import zstandard
+from support.fixtures import MONGODUMP_FIXTURES
 
-FIXTURES = Path(
-    os.environ.get("OFFSITE_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures")
-)
+FIXTURES = MONGODUMP_FIXTURES.parent
 
 _T = []
 for _i in range(256):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.fixtures import MONGODUMP_FIXTURES
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import compression, mongo_tools
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan
@@ -18,14 +19,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import conne
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore import RestorePlan
 
 SECRET = "s3cr3t-Pa55"
-FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "mongodump"
-    / "archive"
-    / "dump-w-oplog.archive"
-)
+FIXTURE = MONGODUMP_FIXTURES / "archive" / "dump-w-oplog.archive"
 
 
 def fake_tool(tmp_path: Path) -> Path:
