@@ -43,7 +43,7 @@ SANITY_COPY := $(or $(TMPDIR),/tmp)/offsite-mongodb-sanity/ansible_collections/o
 sanity: setup
 	$(BIN)/python tests/ensure_get_pip_cache.py
 	rm -rf $(SANITY_COPY) && mkdir -p $(SANITY_COPY)
-	tar -c --exclude=./.cache --exclude=./.git --exclude=./tests/output --exclude=__pycache__ \
+	tar -c --exclude=./.cache --exclude=./.ansible --exclude=./.git --exclude=./tests/output --exclude=__pycache__ \
 	    --exclude=./.pytest_cache --exclude=./.ruff_cache . | tar -x -C $(SANITY_COPY)
 	cd $(SANITY_COPY) && $(BIN)/ansible-test sanity --python 3.11 --local --requirements --color no
 

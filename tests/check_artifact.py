@@ -5,7 +5,13 @@ from __future__ import annotations
 import sys
 import tarfile
 
-REQUIRED = ("MANIFEST.json", "FILES.json", "README.md", "meta/runtime.yml", "plugins/modules/mongo_fsync_lock.py")
+REQUIRED = (
+    "MANIFEST.json",
+    "FILES.json",
+    "README.md",
+    "meta/runtime.yml",
+    "plugins/modules/mongo_fsync_lock.py",
+)
 FORBIDDEN_PREFIXES = ("tests/", "bench/", "demo/", ".ci/", ".github/", ".cache/", ".git/")
 FORBIDDEN_NAMES = ("Makefile", "requirements-dev.txt", "ruff.toml", ".gitignore", "pytest.ini")
 
