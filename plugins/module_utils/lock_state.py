@@ -67,7 +67,12 @@ def set_lock_state(
                 result["lease_expires_at"] = _iso(_commit_lease(client, path, lease, lease_seconds, result))
     finally:
         client.close()
-    result["node"] = {"kind": node.kind, "version": node.version_string}
+    result["node"] = {
+        "kind": node.kind,
+        "version": node.version_string,
+        "set_name": node.set_name,
+        "hidden": node.hidden,
+    }
     result["lease_file"] = str(path)
     return result
 

@@ -224,6 +224,7 @@ class NodeInfo:
     kind: str  # standalone | primary | secondary | arbiter | mongos | other
     version: Tuple[int, ...]
     set_name: Optional[str] = None
+    hidden: bool = False
 
     @property
     def version_string(self) -> str:
@@ -234,7 +235,12 @@ def describe_node(client: pymongo.MongoClient) -> NodeInfo:
     """The connected node's role (from ``hello``) and server version (from ``buildInfo``)."""
     hello = client.admin.command("hello")
     build = client.admin.command("buildInfo")
-    return NodeInfo(kind=_node_kind(hello), version=server_version(build), set_name=hello.get("setName"))
+    return NodeInfo(
+        kind=_node_kind(hello),
+        version=server_version(build),
+        set_name=hello.get("setName"),
+        hidden=bool(hello.get("hidden")),
+    )
 
 
 def _node_kind(hello: Mapping[str, Any]) -> str:

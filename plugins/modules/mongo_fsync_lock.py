@@ -150,6 +150,14 @@ node:
       description: The server version.
       type: str
       sample: 7.0.12
+    set_name:
+      description: The replica set name, or null for a standalone or mongos.
+      type: str
+      sample: rs0
+    hidden:
+      description: Whether the node is a hidden replica-set member.
+      type: bool
+      sample: false
 """
 
 from ansible.module_utils.basic import AnsibleModule

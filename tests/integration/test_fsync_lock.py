@@ -14,7 +14,9 @@ from support.processes import free_port
 def lock(fake_or_uri, tmp_path: Path, **args):
     uri = fake_or_uri if isinstance(fake_or_uri, str) else fake_or_uri.uri
     check = args.pop("check", False)
-    return run_module("mongo_fsync_lock", {"uri": uri, "lease_dir": str(tmp_path / "leases"), **args}, check=check)
+    return run_module(
+        "mongo_fsync_lock", {"uri": uri, "lease_dir": str(tmp_path / "leases"), **args}, check=check
+    )
 
 
 def wait_until(predicate, timeout: float) -> bool:
@@ -50,7 +52,7 @@ def test_lock_is_idempotent_and_unlock_releases_every_nested_lock(fsync_fake, tm
 
     still = lock(fsync_fake, tmp_path, state="unlocked")
     assert (still["changed"], still["released"]) == (False, 0)
-    assert still["node"] == {"kind": "standalone", "version": "7.0.12"}
+    assert still["node"] == {"kind": "standalone", "version": "7.0.12", "set_name": None, "hidden": False}
 
 
 def test_check_mode_reports_and_touches_nothing(fsync_fake, tmp_path):
@@ -111,6 +113,7 @@ def test_lock_works_on_members_and_recent_mongos(make_fsync_fake, tmp_path, kind
     fake = make_fsync_fake(kind=kind, version=version)
     result = lock(fake, tmp_path, state="locked")
     assert result["node"]["kind"] == kind
+    assert result["node"]["set_name"] == ("rs0" if kind in ("primary", "secondary") else None)
     assert fake.lock_count == 1
     assert lock(fake, tmp_path, state="unlocked")["released"] == 1
 
@@ -144,7 +147,12 @@ def test_missing_privilege_names_the_role_to_grant(make_fsync_fake, tmp_path):
 def test_failed_login_says_which_options_to_check_and_hides_the_password(make_fsync_fake, tmp_path):
     fake = make_fsync_fake(auth_fails=True)
     secret = "s3cr3t-Pa55"
-    args = {"login_host": "127.0.0.1", "login_port": fake.port, "login_user": "backup", "login_password": secret}
+    args = {
+        "login_host": "127.0.0.1",
+        "login_port": fake.port,
+        "login_user": "backup",
+        "login_password": secret,
+    }
     result = run_module("mongo_fsync_lock", {**args, "lease_dir": str(tmp_path)})
     assert result["failed"] is True
     assert result["msg"].startswith("authentication failed for user 'backup' on database 'admin'")

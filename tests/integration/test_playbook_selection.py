@@ -37,15 +37,14 @@ def _inventory(path: Path, hosts: Dict[str, Dict[str, Any]]) -> Path:
 def test_one_node_per_set_hidden_secondary_first_primary_only_when_allowed(tmp_path, make_fsync_fake) -> None:
     primary = make_fsync_fake(kind="primary")
     secondary = make_fsync_fake(kind="secondary")
-    hidden = make_fsync_fake(kind="secondary")
+    hidden = make_fsync_fake(kind="secondary", hidden=True)
     standalone = make_fsync_fake()
     lonely_primary = make_fsync_fake(kind="primary")
     arbiter = make_fsync_fake(kind="arbiter")
     hosts = {
         "rs0-a": {"offsite_mongodb_connection": {"uri": primary.uri}, "backup_set_name": "rs0"},
         "rs0-b": {"offsite_mongodb_connection": {"uri": secondary.uri}, "backup_set_name": "rs0"},
-        "rs0-c": {"offsite_mongodb_connection": {"uri": hidden.uri}, "backup_set_name": "rs0",
-                  "backup_member_hidden": True},
+        "rs0-c": {"offsite_mongodb_connection": {"uri": hidden.uri}, "backup_set_name": "rs0"},
         "solo": {"offsite_mongodb_connection": {"uri": standalone.uri}},
         "rs1-a": {"offsite_mongodb_connection": {"uri": lonely_primary.uri}, "backup_set_name": "rs1"},
         "rs1-arb": {"offsite_mongodb_connection": {"uri": arbiter.uri}, "backup_set_name": "rs1"},
@@ -78,11 +77,18 @@ def test_one_node_per_set_hidden_secondary_first_primary_only_when_allowed(tmp_p
     ]
 
 
-def test_replica_set_members_without_a_set_name_are_refused(tmp_path, make_fsync_fake) -> None:
+def test_the_set_name_comes_from_the_server(tmp_path, make_fsync_fake) -> None:
+    """Without backup_set_name/restore_set_name, members group by the set name their server reports."""
     secondary = make_fsync_fake(kind="secondary")
-    hosts = {"m1": {"offsite_mongodb_connection": {"uri": secondary.uri}}}
+    primary = make_fsync_fake(kind="primary")
+    hosts = {
+        "m1": {"offsite_mongodb_connection": {"uri": secondary.uri}},
+        "m2": {"offsite_mongodb_connection": {"uri": primary.uri}},
+    }
     playbook = tmp_path / "select.yml"
     playbook.write_text(SELECT_PLAYBOOK)
     run = run_playbook_file(playbook, _inventory(tmp_path / "hosts.yml", hosts))
-    assert run.rc != 0
-    assert any("set backup_set_name to the replica set name" in m for m in run.failures())
+    shown = [item["msg"] for item in run.result("Show the node chosen for each set")["results"]]
+    assert shown == ["rs0: m1 (secondary)"]
+    restore_targets = run.result("Pick one target per set")["ansible_facts"]["restore_chosen"]
+    assert {t["set"]: t["host"] for t in restore_targets} == {"rs0": "m2"}

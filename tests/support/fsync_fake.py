@@ -23,10 +23,12 @@ class FsyncFake:
         self,
         kind: str = "standalone",
         version: str = "7.0.12",
+        hidden: bool = False,
         denied: Optional[Set[str]] = None,
         auth_fails: bool = False,
     ) -> None:
         self.kind = kind
+        self.hidden = hidden
         self.version = version
         self.denied = denied or set()
         self.auth_fails = auth_fails
@@ -73,6 +75,8 @@ class FsyncFake:
         if self.kind in ("primary", "secondary", "arbiter"):
             reply.update(setName="rs0", hosts=[f"127.0.0.1:{self.port}"], me=f"127.0.0.1:{self.port}")
             reply["secondary"] = self.kind == "secondary"
+            if self.hidden:
+                reply["hidden"] = True
             if self.kind == "arbiter":
                 reply["arbiterOnly"] = True
         return reply
