@@ -8,11 +8,6 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  bucket:
-    description:
-      - The S3 bucket that holds the backup catalog. It must exist.
-    type: str
-    required: true
   prefix:
     description:
       - The key prefix under which the catalog lives; backups are stored under C(<prefix>/<set_name>/<backup_id>/).

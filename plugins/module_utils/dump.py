@@ -512,6 +512,22 @@ def dump_archive(  # noqa: PLR0915 - one pipeline, read top to bottom
     )
 
 
+def describe_plan(client: Any, plan: DumpPlan) -> Dict[str, Any]:
+    """What a dump would write (namespaces with estimated documents and bytes), without writing: check mode."""
+    node = describe_node(client)
+    warnings = check_consistency(client, plan, node.kind, node.version)
+    items = plan_namespaces(client, plan, parse_server_version(version_string(node.version)), sizes=True)
+    return {
+        "compression": plan.compression,
+        "consistency": plan.consistency,
+        "server_version": version_string(node.version),
+        "namespaces": [{"ns": i.ns, "type": i.type, "documents": i.count, "bytes": i.size} for i in items],
+        "documents": sum(i.count for i in items),
+        "estimated": True,
+        "warnings": warnings,
+    }
+
+
 # -- to a local file (what the module runs) -------------------------------------------------------------
 def dump_to_file(
     client_factory: Callable[[], Any],
@@ -544,17 +560,7 @@ def dump_to_file(
     client = client_factory()
     try:
         if check_mode:
-            node = describe_node(client)
-            warnings = check_consistency(client, plan, node.kind, node.version)
-            items = plan_namespaces(
-                client, plan, parse_server_version(version_string(node.version)), sizes=True
-            )
-            return {
-                "changed": True, "path": dest, "engine": chosen, "compression": plan.compression,
-                "consistency": plan.consistency, "server_version": version_string(node.version),
-                "namespaces": [{"ns": i.ns, "type": i.type, "documents": i.count, "bytes": i.size} for i in items],
-                "documents": sum(i.count for i in items), "estimated": True, "warnings": warnings,
-            }  # fmt: skip
+            return {"changed": True, "path": dest, "engine": chosen, **describe_plan(client, plan)}
         with archive_file.AtomicFile(dest) as sink:
             report = mongodump(sink, plan) if chosen == "mongodump" else dump_archive(client, sink, plan)
             sha256 = sink.commit()

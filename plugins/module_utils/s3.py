@@ -27,7 +27,6 @@ except ImportError as exc:  # pragma: no cover - exercised on hosts without boto
     BOTO3_IMPORT_ERROR = str(exc)
 
 S3_CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "bucket": {"type": "str", "required": True},
     "prefix": {"type": "str", "default": "mongodb-backups"},
     "endpoint_url": {"type": "str"},
     "region": {"type": "str"},

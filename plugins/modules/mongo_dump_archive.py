@@ -1,13 +1,13 @@
 #!/usr/bin/python
 # Copyright: offsite.mongodb contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ansible module: dump MongoDB into a mongodump-compatible archive file."""
+"""Ansible module: dump MongoDB into a mongodump-compatible archive file, or stream it into the S3 catalog."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: mongo_dump_archive
-short_description: Dump MongoDB into one mongodump-compatible archive file, streaming and in parallel
+short_description: Dump MongoDB into one mongodump-compatible archive, to a file or streamed into the S3 catalog
 version_added: 0.1.0
 description:
   - Writes mongodump's C(--archive) format, compressed as a whole with gzip (what C(mongorestore --archive --gzip)
@@ -19,6 +19,10 @@ description:
     unless named in O(databases).
   - The file is written under a temporary name and renamed when complete, with mode 0600; its SHA-256 is computed
     while writing and kept in a C(<dest>.sha256) sidecar.
+  - With O(bucket) instead of O(dest), the archive streams straight into the backup catalog of
+    M(offsite.mongodb.s3_backup_archive) (C(<prefix>/<set_name>/<backup_id>/)) with no local file and bounded memory;
+    its SHA-256 is computed on the way and the manifest is written last. A failed dump or upload aborts the
+    multipart upload, so no partial backup is left in the catalog.
   - The dump only reads, so it works while the node is fsync-locked by M(offsite.mongodb.mongo_fsync_lock).
 author:
   - offsite.mongodb maintainers (@offsite)
@@ -26,8 +30,27 @@ options:
   dest:
     description:
       - The archive file to write. Its directory must exist.
+      - Exactly one of O(dest) and O(bucket) is required.
     type: path
-    required: true
+  bucket:
+    description:
+      - Stream the archive into the backup catalog in this S3 bucket instead of writing O(dest).
+      - Connection options (O(endpoint_url), O(access_key)...) and storage options (O(encryption)...) are those of
+        M(offsite.mongodb.s3_backup_archive). O(connect_timeout) applies to MongoDB and S3 alike.
+    type: str
+  set_name:
+    description:
+      - With O(bucket), the backup set the dump belongs to (replica set or host name). Required with O(bucket).
+    type: str
+  backup_id:
+    description:
+      - With O(bucket), the id of the new backup. Default is the UTC time the dump starts (C(20261125T031500Z)).
+      - An existing backup is never overwritten.
+    type: str
+  labels:
+    description:
+      - With O(bucket), free-form labels recorded in the manifest.
+    type: dict
   compression:
     description:
       - How the whole archive stream is compressed. Reading detects it from the magic bytes, never from the name.
@@ -51,12 +74,6 @@ options:
     type: str
     choices: [none, lock, oplog, snapshot]
     default: none
-  lease_seconds:
-    description:
-      - Accepted for the team contract; the dump never locks, so the lease belongs to
-        M(offsite.mongodb.mongo_fsync_lock) and this value is not used.
-    type: int
-    default: 3600
   databases:
     description:
       - Dump only these databases. Default is every database except C(local) and C(config).
@@ -103,6 +120,8 @@ options:
     default: false
 extends_documentation_fragment:
   - offsite.mongodb.mongo
+  - offsite.mongodb.s3
+  - offsite.mongodb.s3_storage
 attributes:
   check_mode:
     description: Lists the namespaces that would be dumped with estimated documents and bytes; writes nothing.
@@ -141,11 +160,22 @@ EXAMPLES = r"""
     include: ["shop.orders"]
     query:
       shop.orders: '{"created": {"$gte": {"$date": "2024-01-01T00:00:00Z"}}}'
+
+- name: Stream a dump straight into the S3 catalog, no local disk
+  offsite.mongodb.mongo_dump_archive:
+    bucket: backups-prod
+    prefix: mongodb
+    set_name: rs0
+    compression: zstd
+    consistency: oplog
+    labels:
+      trigger: nightly
+  register: backup
 """
 
 RETURN = r"""
 path:
-  description: The archive file.
+  description: The archive file (null when the archive was streamed to O(bucket)).
   returned: always
   type: str
   sample: /var/backups/mongodb/nightly.archive.gz
@@ -217,6 +247,25 @@ finished_at:
   returned: success
   type: str
   sample: "2026-11-25T19:23:20.700800Z"
+backup_id:
+  description: The catalog id of the new backup.
+  returned: when O(bucket) is set
+  type: str
+  sample: 20261125T031500Z
+archive_key:
+  description: The S3 key of the archive object.
+  returned: when O(bucket) is set
+  type: str
+  sample: mongodb/rs0/20261125T031500Z/archive.zst
+manifest_key:
+  description: The S3 key of the manifest, written last.
+  returned: when O(bucket) is set
+  type: str
+  sample: mongodb/rs0/20261125T031500Z/manifest.json
+manifest:
+  description: The manifest as stored (see the collection's C(docs/manifest.md)).
+  returned: when O(bucket) is set and not in check mode
+  type: dict
 duration_seconds:
   description: How long the dump took.
   returned: success
@@ -228,6 +277,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import FALLBACK_WARNING
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan, dump_to_file
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump_to_catalog import dump_to_catalog
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
     MONGO_CONNECTION_ARGUMENT_SPEC,
@@ -241,17 +291,26 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_tools import
     find_tool,
     run_mongodump,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import S3_CONNECTION_ARGUMENT_SPEC
+from ansible_collections.offsite.mongodb.plugins.module_utils.store import (
+    STORE_ARGUMENT_SPEC,
+    store_from_params,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            MONGO_CONNECTION_ARGUMENT_SPEC,
-            dest=dict(type="path", required=True),
+            # connect_timeout is in both connection specs: one option serves MongoDB and S3.
+            {**S3_CONNECTION_ARGUMENT_SPEC, **STORE_ARGUMENT_SPEC, **MONGO_CONNECTION_ARGUMENT_SPEC},
+            dest=dict(type="path"),
+            bucket=dict(type="str"),
+            set_name=dict(type="str"),
+            backup_id=dict(type="str"),
+            labels=dict(type="dict"),
             compression=dict(type="str", choices=["gzip", "zstd", "none"], default="gzip"),
             compression_level=dict(type="int"),
             consistency=dict(type="str", choices=["none", "lock", "oplog", "snapshot"], default="none"),
-            lease_seconds=dict(type="int", default=3600),
             databases=dict(type="list", elements="str"),
             include=dict(type="list", elements="str"),
             exclude=dict(type="list", elements="str"),
@@ -261,7 +320,9 @@ def main() -> None:
             mongodump_path=dict(type="path"),
             force=dict(type="bool", default=False),
         ),
-        mutually_exclusive=MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
+        mutually_exclusive=[*MONGO_CONNECTION_MUTUALLY_EXCLUSIVE, ["dest", "bucket"]],
+        required_one_of=[["dest", "bucket"]],
+        required_by={"bucket": "set_name"},
         supports_check_mode=True,
     )
     p = module.params
@@ -280,16 +341,31 @@ def main() -> None:
         )
         engine = choose_engine(p["engine"])
         tool = find_tool("mongodump", p["mongodump_path"]) if engine == "mongodump" else None
-        with mongo_errors(options, "dump"):
-            result = dump_to_file(
-                lambda: connect(options),
-                p["dest"],
-                plan,
-                force=p["force"],
-                check_mode=module.check_mode,
-                engine=engine,
-                mongodump=lambda sink, plan: run_mongodump(options, sink, plan, tool),
-            )
+        if p["bucket"]:
+            if engine == "mongodump":
+                raise OffsiteError("engine=mongodump writes local files only: use engine=native with bucket")
+            store = store_from_params(p)
+            with mongo_errors(options, "dump"):
+                result = dump_to_catalog(
+                    lambda: connect(options),
+                    store,
+                    p["set_name"],
+                    plan,
+                    backup_id=p["backup_id"],
+                    labels=p["labels"],
+                    check_mode=module.check_mode,
+                )
+        else:
+            with mongo_errors(options, "dump"):
+                result = dump_to_file(
+                    lambda: connect(options),
+                    p["dest"],
+                    plan,
+                    force=p["force"],
+                    check_mode=module.check_mode,
+                    engine=engine,
+                    mongodump=lambda sink, plan: run_mongodump(options, sink, plan, tool),
+                )
     except OffsiteError as error:
         module.fail_json(msg=str(error))
     for warning in [*(result.pop("warnings", None) or []), FALLBACK_WARNING]:

@@ -71,14 +71,16 @@ def test_backup_list_restore_verify_and_retention(tmp_path, mongo_uri, s3_endpoi
     assert source == {"customers": 300, "orders": 1200, "products": 40}
 
     # Three backups; retention keeps the newest two.
+    # Without a lock, auto staging streams straight to S3; the second run stages on disk.
     ids = []
-    for run_number in range(3):
-        run = run_playbook("backup", inventory, verbosity=3 if run_number == 2 else 0)
+    for run_number, staging_mode in enumerate(["stream", "disk", "stream"]):
+        extra = {"backup_staging": "disk"} if staging_mode == "disk" else {}
+        run = run_playbook("backup", inventory, verbosity=3 if run_number == 2 else 0, extra_vars=extra)
         assert run.rc == 0, run.tail()
         report = run.result("Report the backup")["msg"]
         assert report["set"] == "shop-set"
         assert report["documents"] == 1540
-        assert report["staging"] == "disk"
+        assert report["staging"] == staging_mode
         assert report["location"].startswith(f"s3://{s3_bucket}/")
         ids.append(report["backup_id"])
         pruned = run.result("Apply the retention rules to the set")
