@@ -134,8 +134,12 @@ def test_backup_list_restore_verify_and_retention(tmp_path, mongo_uri, s3_endpoi
     )
     assert list(staging.iterdir()) == []
 
-    # The drill restores into scratch databases and passes.
-    drill = run_playbook("verify", inventory)
+    # The drill restores into scratch databases and passes; kept on request, dropped by default.
+    drill = run_playbook("verify", inventory, extra_vars={"verify_keep_scratch": True})
     assert drill.rc == 0, drill.tail()
     assert drill.result("Report the drill")["msg"].startswith(f"PASS: backup {ids[2]} of set shop-set")
     assert _counts(mongo_uri, f"offsite_drill_{shop}") == source
+    drill = run_playbook("verify", inventory)
+    assert drill.rc == 0, drill.tail()
+    assert drill.result("Drop the scratch databases of the drill")["dropped"] == [f"offsite_drill_{shop}"]
+    assert f"offsite_drill_{shop}" not in pymongo.MongoClient(mongo_uri).list_database_names()
