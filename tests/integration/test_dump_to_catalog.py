@@ -96,7 +96,7 @@ def test_a_dump_that_fails_midway_leaves_no_parts_and_no_manifest(s3_endpoint, s
     """The dump fails after whole parts went up: the multipart upload is aborted and nothing is listed."""
 
     def failing_dump(client, sink, plan):
-        for _ in range(3):
+        for _unused in range(3):
             sink.write(b"\0" * (5 * 1024 * 1024))
         raise OffsiteError("MongoDB failed to dump: connection reset")
 

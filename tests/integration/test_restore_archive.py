@@ -74,7 +74,7 @@ def test_dump_then_restore_round_trips_documents_and_indexes(mongo_uri, client, 
 
 
 def test_non_empty_targets_fail_before_writing_and_drop_replaces(mongo_uri, client, dumped):
-    src, _ = dumped
+    src, _unused = dumped
     client.rdst.big.insert_one({"_id": "already here"})
     refused = restore(mongo_uri, src)
     assert refused["failed"] is True
@@ -87,7 +87,7 @@ def test_non_empty_targets_fail_before_writing_and_drop_replaces(mongo_uri, clie
 
 
 def test_check_mode_verifies_and_lists_without_writing(mongo_uri, client, dumped):
-    src, _ = dumped
+    src, _unused = dumped
     result = restore(mongo_uri, src, check=True)
     assert result["verified"] is True and result["documents"] == 4004
     assert {n["ns"] for n in result["namespaces"]} == {"rdst.types", "rdst.big"}
@@ -95,14 +95,14 @@ def test_check_mode_verifies_and_lists_without_writing(mongo_uri, client, dumped
 
 
 def test_include_exclude(mongo_uri, client, dumped):
-    src, _ = dumped
+    src, _unused = dumped
     result = restore(mongo_uri, src, exclude=["rsrc.big"])
     assert [n["ns"] for n in result["namespaces"]] == ["rdst.types"]
     assert "big" not in client.rdst.list_collection_names()
 
 
 def test_wrong_sha256_fails_before_anything_is_written(mongo_uri, client, dumped):
-    src, _ = dumped
+    src, _unused = dumped
     result = restore(mongo_uri, src, sha256="0" * 64)
     assert result["failed"] is True and "not the expected" in result["msg"]
     assert "rdst" not in client.list_database_names()

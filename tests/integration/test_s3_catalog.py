@@ -253,7 +253,7 @@ def test_prune_policies_on_a_catalog_spanning_months(s3_endpoint, s3_bucket):
     store = make_store(s3_endpoint, s3_bucket)
     rng = random.Random(42)
     newest = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
-    times = {newest} | {newest - timedelta(hours=rng.randrange(1, 24 * 200)) for _ in range(70)}
+    times = {newest} | {newest - timedelta(hours=rng.randrange(1, 24 * 200)) for _unused in range(70)}
     ids = [tiny_backup(store, "rs0", when, payload=when.isoformat().encode()) for when in sorted(times)]
     other_set = tiny_backup(store, "rs1", newest - timedelta(days=300))
     policy = {"keep_last": 2, "keep_daily": 5, "keep_weekly": 4, "keep_monthly": 4, "keep_within": "36h"}
@@ -301,7 +301,7 @@ def test_a_failing_stream_aborts_its_multipart_upload(s3_endpoint, s3_bucket):
         pytest.raises(RuntimeError, match="dump broke"),
         store.open_upload("rs0", "20261101T000000Z", "gzip") as up,
     ):
-        for _ in range(12):
+        for _unused in range(12):
             up.write(os.urandom(MiB))
         assert uploads(s3_endpoint, s3_bucket)  # parts were in flight
         raise RuntimeError("dump broke")

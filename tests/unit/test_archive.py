@@ -50,7 +50,7 @@ ARCHIVES = {
 
 
 def open_archive(data: bytes, parse_metadata: bool = True) -> ArchiveReader:
-    stream, _ = compression.decompressing_reader(io.BytesIO(data))
+    stream, _unused = compression.decompressing_reader(io.BytesIO(data))
     return ArchiveReader(stream, parse_metadata=parse_metadata)
 
 
@@ -79,17 +79,17 @@ def test_reader_finds_the_readme_counts(name):
 
 
 def test_fixture_details_from_the_readme():
-    reader, _, _ = read_fixture("test.bar.archive")
+    reader, _unused, _unused = read_fixture("test.bar.archive")
     assert [(e.db, e.collection, e.type) for e in reader.entries] == [
         ("test", "bar", ""),
         ("admin", "system.version", ""),
     ]  # r3.4 preludes have no type field
     assert reader.metadata["admin.system.version"]["indexes"][1]["v"] == Decimal128("2")
-    reader, _, _ = read_fixture("dump-w-oplog.archive")
+    reader, _unused, _unused = read_fixture("dump-w-oplog.archive")
     oplog = next(e for e in reader.entries if e.is_oplog)
     assert (oplog.db, oplog.collection, oplog.metadata) == ("", "oplog", "")
     assert reader.metadata["test.foo"]["uuid"]
-    reader, _, _ = read_fixture("timeseries-dump.archive")
+    reader, _unused, _unused = read_fixture("timeseries-dump.archive")
     ts = next(e for e in reader.entries if e.type == "timeseries")
     assert ts.ns == "timeseries_test.foo_ts"
     assert ts.data_collection(reader.version) == "system.buckets.foo_ts"
@@ -230,15 +230,15 @@ def build(namespaces, compression_kind="none", concurrent=4, server_version="7.0
     header = ArchiveHeader(
         server_version=server_version, tool_version="test", concurrent_collections=concurrent
     )
-    writer.write_prelude(header, [entry for entry, _ in namespaces])
+    writer.write_prelude(header, [entry for entry, _unused in namespaces])
     version = archive.parse_server_version(server_version)
     if interleave:
         streams = [(writer.namespace(e.db, e.data_collection(version)), docs) for e, docs in namespaces]
-        for index in range(max(len(docs) for _, docs in namespaces)):
+        for index in range(max(len(docs) for _unused, docs in namespaces)):
             for stream, docs in streams:
                 if index < len(docs):
                     stream.write(docs[index])
-        for stream, _ in streams:
+        for stream, _unused in streams:
             stream.close()
     else:
         for entry, docs in namespaces:
@@ -277,7 +277,7 @@ def test_sixteen_mib_documents_round_trip_and_larger_ones_are_refused():
     big = max_size_document()
     entry = PreludeEntry("db", "big", "", "collection")
     data = build([(entry, [big, big[:0] or bson.encode({"_id": 2})])], "zstd")
-    _, got = collect(data)
+    _unused, got = collect(data)
     assert got["db.big"][0] == big
     out = io.BytesIO()
     writer = ArchiveWriter(out)
@@ -302,7 +302,7 @@ def test_interleaved_namespaces_round_trip_and_pass_the_spec_walker():
     report = walk(data)
     assert report["max_open"] == 3  # the empty namespace only shows up when it closes
     assert report["data_blocks"]["d.a"] > 1  # really interleaved
-    _, got = collect(data)
+    _unused, got = collect(data)
     assert got["d.a"] == docs_a and got["d.b"] == docs_b and got["d.empty"] == []
 
 

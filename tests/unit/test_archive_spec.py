@@ -21,7 +21,7 @@ FIXTURES = MONGODUMP_FIXTURES.parent
 _T = []
 for _i in range(256):
     _c = _i
-    for _ in range(8):
+    for _unused in range(8):
         _c = (_c >> 1) ^ 0xC96C5795D7870F42 if _c & 1 else _c >> 1
     _T.append(_c)
 
@@ -93,8 +93,8 @@ def walk(data: bytes, strict: bool = True) -> Dict[str, Any]:  # noqa: PLR0912 -
         return doc
 
     header = elements(next_item())
-    names = [(n, k) for n, k, _ in header]
-    values = {n: v for n, _, v in header}
+    names = [(n, k) for n, k, _unused in header]
+    values = {n: v for n, _unused, v in header}
     if strict:
         assert names == [
             ("concurrent_collections", 0x10),
@@ -113,12 +113,12 @@ def walk(data: bytes, strict: bool = True) -> Dict[str, Any]:  # noqa: PLR0912 -
             break
         fields = elements(doc)
         if strict:
-            assert [(n, k) for n, k, _ in fields] == [
+            assert [(n, k) for n, k, _unused in fields] == [
                 ("db", 2), ("collection", 2), ("metadata", 2), ("size", 0x10), ("type", 2)
             ]  # fmt: skip
-            entry = {n: v for n, _, v in fields}
+            entry = {n: v for n, _unused, v in fields}
             assert entry["size"] == 0 and entry["type"] in ("collection", "view", "timeseries", "")
-        entry = {n: v for n, _, v in fields}
+        entry = {n: v for n, _unused, v in fields}
         prelude.append(entry)
     expected = {}
     for entry in prelude:
@@ -137,8 +137,13 @@ def walk(data: bytes, strict: bool = True) -> Dict[str, Any]:  # noqa: PLR0912 -
         doc = next_item()
         assert doc is not None, "a block starts with a terminator"
         fields = elements(doc)
-        assert [(n, k) for n, k, _ in fields] == [("db", 2), ("collection", 2), ("EOF", 8), ("CRC", 0x12)]
-        h = {n: v for n, _, v in fields}
+        assert [(n, k) for n, k, _unused in fields] == [
+            ("db", 2),
+            ("collection", 2),
+            ("EOF", 8),
+            ("CRC", 0x12),
+        ]
+        h = {n: v for n, _unused, v in fields}
         key = (h["db"], h["collection"])
         ns = f"{key[0]}.{key[1]}"
         assert key in expected, f"{ns} not in prelude"

@@ -58,7 +58,7 @@ def test_zstd_is_readable_by_zstandard():
 
 def test_concatenated_gzip_members_are_read_like_go_does():
     data = gzip.compress(PAYLOAD[:1000]) + gzip.compress(PAYLOAD[1000:])
-    reader, _ = compression.decompressing_reader(io.BytesIO(data))
+    reader, _unused = compression.decompressing_reader(io.BytesIO(data))
     assert read_all(reader) == PAYLOAD
 
 
@@ -66,7 +66,7 @@ def test_detection_ignores_the_file_name(tmp_path):
     path = tmp_path / "looks-plain.archive"
     path.write_bytes(compress(PAYLOAD, "gzip"))
     with open(path, "rb") as handle:
-        _, detected = compression.decompressing_reader(handle)
+        _unused, detected = compression.decompressing_reader(handle)
     assert detected == "gzip"
 
 
@@ -79,7 +79,7 @@ def test_unknown_magic_is_a_one_line_error():
 
 def test_truncated_gzip_fails_cleanly():
     data = compress(PAYLOAD, "gzip")[:-100]
-    reader, _ = compression.decompressing_reader(io.BytesIO(data))
+    reader, _unused = compression.decompressing_reader(io.BytesIO(data))
     with pytest.raises(OffsiteError, match="truncated") as caught:
         read_all(reader)
     assert "\n" not in str(caught.value)
@@ -88,7 +88,7 @@ def test_truncated_gzip_fails_cleanly():
 def test_damaged_gzip_fails_cleanly():
     data = bytearray(compress(PAYLOAD, "gzip"))
     data[200:220] = b"\xff" * 20
-    reader, _ = compression.decompressing_reader(io.BytesIO(bytes(data)))
+    reader, _unused = compression.decompressing_reader(io.BytesIO(bytes(data)))
     with pytest.raises(OffsiteError, match="gzip stream is damaged"):
         read_all(reader)
 
@@ -96,7 +96,7 @@ def test_damaged_gzip_fails_cleanly():
 def test_damaged_zstd_fails_cleanly():
     data = bytearray(compress(PAYLOAD, "zstd"))
     data[100:140] = b"\x00" * 40
-    reader, _ = compression.decompressing_reader(io.BytesIO(bytes(data)))
+    reader, _unused = compression.decompressing_reader(io.BytesIO(bytes(data)))
     with pytest.raises(OffsiteError, match="zstd stream is damaged"):
         read_all(reader)
 
@@ -119,12 +119,12 @@ def test_default_levels():
 def test_truncated_zstd_fails_cleanly():
     data = compress(PAYLOAD, "zstd")
     for cut in (len(data) - 3, len(data) // 2):
-        reader, _ = compression.decompressing_reader(io.BytesIO(data[:cut]))
+        reader, _unused = compression.decompressing_reader(io.BytesIO(data[:cut]))
         with pytest.raises(OffsiteError, match="zstd stream ends early"):
             read_all(reader)
 
 
 def test_concatenated_zstd_frames():
     data = compress(PAYLOAD[:5000], "zstd") + compress(PAYLOAD[5000:], "zstd")
-    reader, _ = compression.decompressing_reader(io.BytesIO(data))
+    reader, _unused = compression.decompressing_reader(io.BytesIO(data))
     assert read_all(reader) == PAYLOAD

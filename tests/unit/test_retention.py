@@ -58,7 +58,7 @@ def test_keep_daily_keeps_the_last_backup_of_each_of_the_last_days():
 def test_combined_rules_keep_the_union_of_what_each_rule_keeps(seed):
     rng = random.Random(seed)
     times = sorted(
-        {NOW - timedelta(minutes=rng.randrange(0, 400 * 24 * 60)) for _ in range(400)}, reverse=True
+        {NOW - timedelta(minutes=rng.randrange(0, 400 * 24 * 60)) for _unused in range(400)}, reverse=True
     )
     backups = catalog(times)
     policy = Policy(keep_last=3, keep_hourly=5, keep_daily=10, keep_weekly=6, keep_monthly=8, keep_yearly=2)

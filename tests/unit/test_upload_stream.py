@@ -63,7 +63,7 @@ class FakeS3:
         return {"ETag": '"single"'}
 
     def kinds(self):
-        return [kind for kind, _ in self.calls]
+        return [kind for kind, _unused in self.calls]
 
 
 def test_known_sizes_fit_in_10000_parts():
@@ -124,7 +124,7 @@ def test_a_failed_part_aborts_the_upload():
     fake = FakeS3(fail_part=2)
     stream = UploadStream(fake, "b", "k", part_size=5 * MiB, max_concurrency=1)
     with pytest.raises(OffsiteError):
-        for _ in range(30):
+        for _unused in range(30):
             stream.write(b"x" * MiB)
         stream.close()
     assert fake.kinds() == ["create", "abort"]
