@@ -1,0 +1,128 @@
+"""Streaming dump-to-S3 against its two stages run alone, measured in one run.
+
+Stage 1: native dump to a local file. Stage 2: upload of that file into the catalog.
+Streamed: the dump written straight into the catalog's multipart upload (no local file).
+The streamed run should take about as long as the slower stage (the stages overlap instead of
+adding up), with bounded memory and nothing written to local disk (``/proc/self/io`` write_bytes).
+
+Dataset size: ``OFFSITE_BENCH_STREAM_MB`` (default 64); compression ``OFFSITE_BENCH_STREAM_COMPRESSION``
+(default zstd). MongoDB: nx-27017 on loopback (or ``OFFSITE_TEST_MONGODB_URI``); S3: a moto server on
+loopback (or ``OFFSITE_TEST_S3_ENDPOINT`` with ``OFFSITE_TEST_S3_ACCESS_KEY``/``_SECRET_KEY``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.bench_archive import DATABASES, ROOT, generate, start_server
+
+sys.path.insert(0, str(ROOT / "tests"))
+
+import boto3
+import pymongo
+from support.processes import ServerProcess, free_port
+
+
+def disk_writes() -> int:
+    """Bytes this process caused to be written to storage so far (Linux)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
+def worker(argv) -> None:
+    """Child process (own peak RSS and disk counters): ``worker KIND CONFIG_JSON``."""
+    from ansible_collections.offsite.mongodb.plugins.module_utils import dump  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils.dump_to_catalog import (  # noqa: PLC0415
+        dump_to_catalog,
+    )
+    from ansible_collections.offsite.mongodb.plugins.module_utils.store import store_from_params  # noqa: PLC0415
+
+    kind, config = argv[0], json.loads(argv[1])
+    plan = dump.DumpPlan(databases=list(DATABASES), compression=config["compression"])
+    store = store_from_params(config["s3"], environ={})
+    before = disk_writes()
+    start = time.perf_counter()
+    if kind == "file":
+        client = pymongo.MongoClient(config["uri"])
+        with open(config["path"], "wb") as sink:
+            dump.dump_archive(client, sink, plan)
+            sink.flush()
+            os.fsync(sink.fileno())
+    elif kind == "upload":
+        store.put_file("bench-upload", config["path"], f"20260101T000000Z-{uuid.uuid4().hex[:6]}")
+    elif kind == "stream":
+        dump_to_catalog(lambda: pymongo.MongoClient(config["uri"]), store, "bench-stream", plan)
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "disk_bytes": disk_writes() - before}))
+
+
+def run(kind: str, config: dict) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.bench_stream", "worker", kind, json.dumps(config)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def s3_settings(workdir: Path):
+    endpoint = os.environ.get("OFFSITE_TEST_S3_ENDPOINT")
+    if endpoint:
+        keys = (os.environ["OFFSITE_TEST_S3_ACCESS_KEY"], os.environ["OFFSITE_TEST_S3_SECRET_KEY"])
+        return endpoint, keys, None
+    port = free_port()
+    argv = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    return f"http://127.0.0.1:{port}", ("bench", "bench"), ServerProcess(argv, port, workdir / "moto.log")
+
+
+def main() -> None:
+    size_mb = int(os.environ.get("OFFSITE_BENCH_STREAM_MB", "64"))
+    compression = os.environ.get("OFFSITE_BENCH_STREAM_COMPRESSION", "zstd")
+    with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
+        workdir = Path(tmp)
+        uri, mongo = start_server(workdir)
+        endpoint, (access, secret), moto = s3_settings(workdir)
+        bucket = f"bench-stream-{uuid.uuid4().hex[:10]}"
+        try:
+            boto3.client(
+                "s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
+                region_name="us-east-1",
+            ).create_bucket(Bucket=bucket)  # fmt: skip
+            written = generate(pymongo.MongoClient(uri), size_mb << 20)
+            print(f"dataset: {written / 2**20:.0f} MiB BSON; compression {compression}")
+            s3 = {"bucket": bucket, "endpoint_url": endpoint, "access_key": access, "secret_key": secret,
+                  "region": "us-east-1", "prefix": "bench"}  # fmt: skip
+            config = {"uri": uri, "compression": compression, "path": str(workdir / "dump.archive"), "s3": s3}
+            to_file = run("file", config)
+            upload = run("upload", config)
+            stream = run("stream", config)
+            slower = max(to_file["seconds"], upload["seconds"])
+            for name, result in (("dump to file", to_file), ("upload file", upload), ("streamed", stream)):
+                print(f"{name:12}: {result['seconds']:6.1f} s, peak RSS {result['peak_mib']:4.0f} MiB, "
+                      f"local disk written {result['disk_bytes'] / 2**20:7.1f} MiB")  # fmt: skip
+            print(f"streamed / slower stage: {stream['seconds'] / slower:.2f} (aim <= 1.15); "
+                  f"streamed / sum of stages: {stream['seconds'] / (to_file['seconds'] + upload['seconds']):.2f}")  # fmt: skip
+        finally:
+            if moto is not None:
+                moto.stop()
+            if mongo is not None:
+                os.killpg(mongo.pid, signal.SIGTERM)
+                mongo.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        worker(sys.argv[2:])
+    else:
+        main()
