@@ -9,7 +9,6 @@ manifest first, so an interrupted delete leaves an incomplete backup, never a br
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 import urllib.parse
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_file import file_sha256
 from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
     BACKUP_ID,
     backup_time,
@@ -678,15 +678,6 @@ def _compression_of(path: str) -> str:
     if lower.endswith((".zst", ".zstd")):
         return "zstd"
     return "none"
-
-
-def file_sha256(path: str) -> str:
-    """The SHA-256 of a local file, read in 8 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(READ_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unlink(path: str) -> None:
