@@ -93,6 +93,12 @@ def cancel_lease(path: Path) -> Optional[Lease]:
     return lease
 
 
+def stop_watchdog(lease: Lease) -> None:
+    """End the watchdog of a lease that was never armed (the lock it was to guard was not taken)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(lease.watchdog_pid, signal.SIGTERM)
+
+
 def renew_lease(path: Path, lease: Lease, seconds: int) -> Lease:
     renewed = Lease(lease.token, time.time() + seconds, lease.watchdog_pid)
     write_lease(path, renewed)

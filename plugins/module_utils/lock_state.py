@@ -18,6 +18,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.lease import (
     read_lease,
     renew_lease,
     start_watchdog,
+    stop_watchdog,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
     ConnectionOptions,
@@ -55,16 +56,23 @@ def set_lock_state(
             if not check_mode:
                 cancel_lease(path)
         else:
+            lease = None
             if lease_seconds is not None and not check_mode:
                 # The watchdog forks and connects on its own; no client of ours crosses the fork.
                 client.close()
                 lease = _prepare_lease(options, path, lease_seconds)
-                client = connect(options)
-            else:
-                lease = None
-            with mongo_errors(options, "take the fsync lock"):
-                result = _lock(client, nested, check_mode, lease_seconds)
-                result["lease_expires_at"] = _iso(_commit_lease(client, path, lease, lease_seconds, result))
+            try:
+                if lease is not None:
+                    client = connect(options)
+                with mongo_errors(options, "take the fsync lock"):
+                    result = _lock(client, nested, check_mode, lease_seconds)
+                    result["lease_expires_at"] = _iso(
+                        _commit_lease(client, path, lease, lease_seconds, result)
+                    )
+            except BaseException:
+                if lease is not None and read_lease(path) != lease:
+                    stop_watchdog(lease)  # a new watchdog whose lease was never armed has nothing to guard
+                raise
     finally:
         client.close()
     result["node"] = {

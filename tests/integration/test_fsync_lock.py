@@ -135,6 +135,27 @@ def test_refuses_arbiters_and_old_mongos_with_one_line(make_fsync_fake, tmp_path
     assert fake.commands("fsync") == []
 
 
+def module_processes() -> set:
+    """PIDs of processes forked from a mongo_fsync_lock module run (watchdogs keep the module's command line)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"AnsiballZ_mongo_fsync_lock" in (proc / "cmdline").read_bytes():
+                found.add(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_failed_lock_leaves_no_watchdog_behind(make_fsync_fake, tmp_path):
+    fake = make_fsync_fake(denied={"fsync"})
+    before = module_processes()
+    result = lock(fake, tmp_path, state="locked", lease_seconds=600)
+    assert result["failed"] is True
+    assert wait_until(lambda: not (module_processes() - before), timeout=10)
+    assert not Path(result.get("lease_file") or tmp_path / "leases" / "none").exists()
+
+
 def test_missing_privilege_names_the_role_to_grant(make_fsync_fake, tmp_path):
     fake = make_fsync_fake(denied={"fsync"})
     result = lock(fake, tmp_path, state="locked")
