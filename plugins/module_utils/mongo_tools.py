@@ -36,6 +36,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.restore import (
     RestoreReport,
     plan_targets,
     refuse_conflicts,
+    tally_archive,
 )
 
 ENGINES_DUMP = ("auto", "native", "mongodump")
@@ -311,12 +312,7 @@ def run_mongorestore(
         tee.attach(process.stdin)
         failure: Optional[Exception] = None
         try:
-            for event in reader.events():
-                target = targets.get(f"{event.entry.db}.{event.entry.data_collection(reader.version)}")
-                if target is not None and event.kind == "data":
-                    target.archive_documents += len(event.documents)
-                elif target is not None:
-                    target.archive_complete = True
+            tally_archive(reader, targets)
         except (BrokenPipeError, OffsiteError) as exc:
             failure = exc
         with contextlib.suppress(BrokenPipeError):

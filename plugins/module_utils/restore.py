@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 try:
     import bson
@@ -315,6 +315,22 @@ def refuse_conflicts(
     return existing, present
 
 
+def tally_archive(reader: ArchiveReader, targets: Mapping[str, Target], restored: bool = False) -> None:
+    """Read the rest of the archive, counting each target's documents and marking whole namespaces.
+
+    ``restored`` also marks their data as done (check mode, where reading is all there is to do).
+    """
+    for event in reader.events():
+        target = targets.get(f"{event.entry.db}.{event.entry.data_collection(reader.version)}")
+        if target is None:
+            continue
+        if event.kind == "data":
+            target.archive_documents += len(event.documents)
+        else:
+            target.archive_complete = True
+            target.data_done = target.data_done or restored
+
+
 def restore_archive(client: Any, source: Any, plan: RestorePlan) -> RestoreReport:  # noqa: PLR0912, PLR0915
     """Restore the archive read from ``source`` (anything with ``.read``); see the module docstring."""
     plan.check()
@@ -332,12 +348,7 @@ def restore_archive(client: Any, source: Any, plan: RestorePlan) -> RestoreRepor
         raise OffsiteError("oplog_replay is set but the archive holds no oplog: dump with consistency oplog")
     if plan.check_only:
         try:
-            for event in reader.events():
-                target = targets.get(f"{event.entry.db}.{event.entry.data_collection(reader.version)}")
-                if target is not None and event.kind == "data":
-                    target.archive_documents += len(event.documents)
-                elif target is not None:
-                    target.archive_complete = target.data_done = True
+            tally_archive(reader, targets, restored=True)
         except ArchiveError as exc:
             raise RestoreFailed(str(exc), report) from None
         report.verified = True
