@@ -12,12 +12,11 @@ Printed ratios (higher is better, 1.0 = the limit):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import resource
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,40 +25,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import bson  # noqa: E402
 import pymongo  # noqa: E402
 from bson.raw_bson import RawBSONDocument  # noqa: E402
+from support import servers  # noqa: E402
+
+# The tests' launchers: nx-27017 / moto on loopback, stopped by PID, or the real servers from the environment.
+mongo_server = contextlib.contextmanager(servers.mongo_server)
+s3_endpoint = contextlib.contextmanager(servers.s3_endpoint)
 
 DATABASES = ("bench_a", "bench_b")
 RAW = bson.CodecOptions(document_class=RawBSONDocument)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(workdir: Path):
-    uri = os.environ.get("OFFSITE_TEST_MONGODB_URI")
-    if uri:
-        return uri, None
-    port = _free_port()
-    (workdir / "data").mkdir()
-    argv = [str(Path(sys.executable).parent / "nx-27017"), "--data-dir", str(workdir / "data"), "-p", str(port),
-            "--log-file", str(workdir / "nx.log"), "--pid-file", str(workdir / "nx.pid")]  # fmt: skip
-    process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true", process
 
 
 def generate(client, total_bytes: int) -> int:
@@ -143,42 +121,36 @@ def run(*args) -> dict:
 
 def main() -> None:
     size_mb = int(os.environ.get("OFFSITE_BENCH_ARCHIVE_MB", "64"))
-    with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
-        workdir = Path(tmp)
-        uri, server = start_server(workdir)
-        try:
-            client = pymongo.MongoClient(uri)
-            t0 = time.perf_counter()
-            written = generate(client, size_mb << 20)
-            print(f"dataset: {written / 2**20:.0f} MiB BSON in 2 databases x 33 collections "
-                  f"(generated in {time.perf_counter() - t0:.0f} s)")  # fmt: skip
-            both = json.dumps(list(DATABASES))
-            read = run("read", uri, both)
-            mib_s = read["moved"] / 2**20 / read["seconds"]
-            print(f"raw read limit: {mib_s:.1f} MiB/s ({read['seconds']:.1f} s)")
-            archives = {}
-            for compression in ("none", "gzip", "zstd"):
-                dest = str(workdir / f"bench.{compression}")
-                result = run("dump", uri, compression, both, dest)
-                archives[compression] = dest
-                ratio = read["seconds"] / result["seconds"]
-                size = os.path.getsize(dest) / 2**20
-                print(f"dump {compression:4}: {ratio:.2f} of the raw read limit ({result['seconds']:.1f} s, "
-                      f"{size:.0f} MiB file, peak RSS {result['peak_mib']:.0f} MiB)")  # fmt: skip
-            half = run("dump", uri, "none", json.dumps([DATABASES[0]]), str(workdir / "half.none"))
-            print(f"peak RSS of dump none: half dataset {half['peak_mib']:.0f} MiB, full dataset "
-                  f"{run('dump', uri, 'none', both, str(workdir / 'again.none'))['peak_mib']:.0f} MiB")  # fmt: skip
-            insert = run("insert", uri, archives["none"])
-            restored = run("restore", uri, archives["none"])
-            print(f"restore: {insert['seconds'] / restored['seconds']:.2f} of raw insert_many "
-                  f"({restored['seconds']:.1f} s vs {insert['seconds']:.1f} s, peak RSS {restored['peak_mib']:.0f} MiB)")  # fmt: skip
-            for name in client.list_database_names():
-                if name.startswith(("bench_", "raw_bench_", "restored_")):
-                    client.drop_database(name)
-        finally:
-            if server is not None:
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp, mongo_server(Path(tmp)) as server:
+        workdir, uri = Path(tmp), server.uri
+        client = pymongo.MongoClient(uri)
+        t0 = time.perf_counter()
+        written = generate(client, size_mb << 20)
+        print(f"dataset: {written / 2**20:.0f} MiB BSON in 2 databases x 33 collections "
+              f"(generated in {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+        both = json.dumps(list(DATABASES))
+        read = run("read", uri, both)
+        mib_s = read["moved"] / 2**20 / read["seconds"]
+        print(f"raw read limit: {mib_s:.1f} MiB/s ({read['seconds']:.1f} s)")
+        archives = {}
+        for compression in ("none", "gzip", "zstd"):
+            dest = str(workdir / f"bench.{compression}")
+            result = run("dump", uri, compression, both, dest)
+            archives[compression] = dest
+            ratio = read["seconds"] / result["seconds"]
+            size = os.path.getsize(dest) / 2**20
+            print(f"dump {compression:4}: {ratio:.2f} of the raw read limit ({result['seconds']:.1f} s, "
+                  f"{size:.0f} MiB file, peak RSS {result['peak_mib']:.0f} MiB)")  # fmt: skip
+        half = run("dump", uri, "none", json.dumps([DATABASES[0]]), str(workdir / "half.none"))
+        print(f"peak RSS of dump none: half dataset {half['peak_mib']:.0f} MiB, full dataset "
+              f"{run('dump', uri, 'none', both, str(workdir / 'again.none'))['peak_mib']:.0f} MiB")  # fmt: skip
+        insert = run("insert", uri, archives["none"])
+        restored = run("restore", uri, archives["none"])
+        print(f"restore: {insert['seconds'] / restored['seconds']:.2f} of raw insert_many "
+              f"({restored['seconds']:.1f} s vs {insert['seconds']:.1f} s, peak RSS {restored['peak_mib']:.0f} MiB)")  # fmt: skip
+        for name in client.list_database_names():
+            if name.startswith(("bench_", "raw_bench_", "restored_")):
+                client.drop_database(name)
 
 
 if __name__ == "__main__":

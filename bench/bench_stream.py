@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,13 +22,9 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.bench_archive import DATABASES, ROOT, generate, start_server
-
-sys.path.insert(0, str(ROOT / "tests"))
-
-import boto3
 import pymongo
-from support.processes import ServerProcess, free_port
+
+from bench.bench_archive import DATABASES, ROOT, generate, mongo_server, s3_endpoint
 
 
 def disk_writes() -> int:
@@ -76,49 +71,36 @@ def run(kind: str, config: dict) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def s3_settings(workdir: Path):
-    endpoint = os.environ.get("OFFSITE_TEST_S3_ENDPOINT")
-    if endpoint:
-        keys = (os.environ["OFFSITE_TEST_S3_ACCESS_KEY"], os.environ["OFFSITE_TEST_S3_SECRET_KEY"])
-        return endpoint, keys, None
-    port = free_port()
-    argv = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    return f"http://127.0.0.1:{port}", ("bench", "bench"), ServerProcess(argv, port, workdir / "moto.log")
-
-
 def main() -> None:
     size_mb = int(os.environ.get("OFFSITE_BENCH_STREAM_MB", "64"))
     compression = os.environ.get("OFFSITE_BENCH_STREAM_COMPRESSION", "zstd")
-    with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp,
+        mongo_server(Path(tmp)) as mongo,
+        s3_endpoint(Path(tmp)) as endpoint,
+    ):
         workdir = Path(tmp)
-        uri, mongo = start_server(workdir)
-        endpoint, (access, secret), moto = s3_settings(workdir)
         bucket = f"bench-stream-{uuid.uuid4().hex[:10]}"
-        try:
-            boto3.client(
-                "s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                region_name="us-east-1",
-            ).create_bucket(Bucket=bucket)  # fmt: skip
-            written = generate(pymongo.MongoClient(uri), size_mb << 20)
-            print(f"dataset: {written / 2**20:.0f} MiB BSON; compression {compression}")
-            s3 = {"bucket": bucket, "endpoint_url": endpoint, "access_key": access, "secret_key": secret,
-                  "region": "us-east-1", "prefix": "bench"}  # fmt: skip
-            config = {"uri": uri, "compression": compression, "path": str(workdir / "dump.archive"), "s3": s3}
-            to_file = run("file", config)
-            upload = run("upload", config)
-            stream = run("stream", config)
-            slower = max(to_file["seconds"], upload["seconds"])
-            for name, result in (("dump to file", to_file), ("upload file", upload), ("streamed", stream)):
-                print(f"{name:12}: {result['seconds']:6.1f} s, peak RSS {result['peak_mib']:4.0f} MiB, "
-                      f"local disk written {result['disk_bytes'] / 2**20:7.1f} MiB")  # fmt: skip
-            print(f"streamed / slower stage: {stream['seconds'] / slower:.2f} (aim <= 1.15); "
-                  f"streamed / sum of stages: {stream['seconds'] / (to_file['seconds'] + upload['seconds']):.2f}")  # fmt: skip
-        finally:
-            if moto is not None:
-                moto.stop()
-            if mongo is not None:
-                os.killpg(mongo.pid, signal.SIGTERM)
-                mongo.wait(timeout=10)
+        endpoint.client().create_bucket(Bucket=bucket)
+        written = generate(pymongo.MongoClient(mongo.uri), size_mb << 20)
+        print(f"dataset: {written / 2**20:.0f} MiB BSON; compression {compression}")
+        s3 = {"bucket": bucket, "endpoint_url": endpoint.endpoint_url, "access_key": endpoint.access_key,
+              "secret_key": endpoint.secret_key, "region": endpoint.region, "prefix": "bench"}  # fmt: skip
+        config = {
+            "uri": mongo.uri,
+            "compression": compression,
+            "path": str(workdir / "dump.archive"),
+            "s3": s3,
+        }
+        to_file = run("file", config)
+        upload = run("upload", config)
+        stream = run("stream", config)
+        slower = max(to_file["seconds"], upload["seconds"])
+        for name, result in (("dump to file", to_file), ("upload file", upload), ("streamed", stream)):
+            print(f"{name:12}: {result['seconds']:6.1f} s, peak RSS {result['peak_mib']:4.0f} MiB, "
+                  f"local disk written {result['disk_bytes'] / 2**20:7.1f} MiB")  # fmt: skip
+        print(f"streamed / slower stage: {stream['seconds'] / slower:.2f} (aim <= 1.15); "
+              f"streamed / sum of stages: {stream['seconds'] / (to_file['seconds'] + upload['seconds']):.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
