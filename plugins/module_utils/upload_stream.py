@@ -240,15 +240,7 @@ class UploadStream:
                 response = self.client.put_object(
                     Bucket=self.bucket, Key=self.key, Body=body, **self.extra_args
                 )
-            return UploadResult(
-                self.bucket,
-                self.key,
-                self._written,
-                digest,
-                response.get("ETag", ""),
-                1,
-                response.get("VersionId"),
-            )
+            return self._result(digest, response, parts=1)
         if self._buffer:
             self._send(self._buffer)
             self._buffer = bytearray()
@@ -263,12 +255,16 @@ class UploadStream:
                 **self.owner,
             )
         self._upload_id = None
+        return self._result(digest, response, parts=len(parts))
+
+    def _result(self, digest: str, response: Mapping[str, Any], parts: int) -> UploadResult:
+        """What S3 stored, from the response that completed the object."""
         return UploadResult(
             self.bucket,
             self.key,
             self._written,
             digest,
             response.get("ETag", ""),
-            len(parts),
+            parts,
             response.get("VersionId"),
         )
