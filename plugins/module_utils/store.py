@@ -252,11 +252,13 @@ class BackupStore:
         }
         if isinstance(manifest, dict):
             archive = manifest["archive"]
+            namespaces = manifest.get("namespaces") or []
             summary.update(
+                documents=sum(int(ns.get("documents") or 0) for ns in namespaces),
                 size=archive["size"],
                 sha256=archive["sha256"],
                 archive_key=archive["key"],
-                namespaces=manifest.get("namespaces") or [],
+                namespaces=namespaces,
                 labels=manifest.get("labels") or {},
                 consistency=(manifest.get("consistency") or {}).get("mode"),
                 compression=archive.get("compression"),

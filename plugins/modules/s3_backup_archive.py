@@ -379,11 +379,7 @@ def run(params: dict, check_mode: bool) -> dict:
     if mode == "list":
         since = parse_time(params["since"], "since") if params["since"] else None
         until = parse_time(params["until"], "until") if params["until"] else None
-        backups = store.catalog(set_name, since, until)
-        for backup in backups:
-            if backup["complete"]:
-                backup["documents"] = sum(int(ns.get("documents") or 0) for ns in backup["namespaces"])
-        return {"changed": False, "backups": backups}
+        return {"changed": False, "backups": store.catalog(set_name, since, until)}
     if mode == "delete":
         if params["backup_id"]:
             return store.delete(set_name, params["backup_id"], check_mode)
