@@ -22,8 +22,8 @@ for path in (ROOT / ".cache" / "collections", ROOT / "tests"):
 
 from support import servers  # noqa: E402
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import make_client, s3_options  # noqa: E402
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore  # noqa: E402
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import make_client, s3_options  # noqa: E402
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import BackupStore  # noqa: E402
 
 MiB = 1024 * 1024
 

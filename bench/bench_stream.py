@@ -41,7 +41,7 @@ def worker(argv) -> None:
     from ansible_collections.offsite.mongodb.plugins.module_utils.dump_to_catalog import (  # noqa: PLC0415
         dump_to_catalog,
     )
-    from ansible_collections.offsite.mongodb.plugins.module_utils.store import store_from_params  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import store_from_params  # noqa: PLC0415
 
     kind, config = argv[0], json.loads(argv[1])
     plan = dump.DumpPlan(databases=list(DATABASES), compression=config["compression"])

@@ -71,6 +71,7 @@ options:
     type: int
     default: 10
 requirements:
+  - Python >= 3.9 on the host that runs the module
   - pymongo >= 4.6 on the host that runs the module
 notes:
   - Connection failures, failed authentication and missing privileges each fail with a one-line message that

@@ -87,6 +87,7 @@ options:
         account is refused instead of written to.
     type: str
 requirements:
+  - Python >= 3.9 on the host that runs the module
   - boto3 >= 1.34 on the host that runs the module
 notes:
   - An invalid bucket name, a missing bucket, denied access, a wrong region, rejected credentials and an unreachable

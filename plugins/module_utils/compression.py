@@ -11,6 +11,7 @@ import gzip
 import zlib
 from typing import Any, Optional, Tuple
 
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import MAGIC as ARCHIVE_MAGIC
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
 try:
@@ -24,7 +25,7 @@ except ImportError as exc:  # pragma: no cover - exercised on hosts without zsta
 COMPRESSIONS = ("gzip", "zstd", "none")
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-ARCHIVE_MAGIC = b"\x6d\xe2\x99\x81"
+
 DEFAULT_LEVELS = {"gzip": 6, "zstd": 3}  # gzip 6 is Go's default (what mongodump --gzip uses)
 LEVEL_RANGES = {"gzip": (0, 9), "zstd": (-7, 22)}
 READ_SIZE = 1 << 20

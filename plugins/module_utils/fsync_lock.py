@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Tuple
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import NodeInfo
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_node import NodeInfo
 
 MONGOS_MIN_VERSION = (7, 0, 2)
 ILLEGAL_OPERATION = 20  # fsyncUnlock on a server that holds no fsync lock

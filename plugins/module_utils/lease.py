@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import ConnectionOptions
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import ConnectionOptions
 
 KEEPALIVE_SECONDS = 60.0
 RETRY_SECONDS = 5.0

@@ -1,4 +1,4 @@
-"""Namespace selection and renaming in the MongoDB Database Tools' syntax.
+"""Namespaces: their names and MongoDB's special ones, and selection and renaming in the Database Tools' syntax.
 
 Patterns are ``db.collection`` with ``*`` matching any run of characters (``sales.*``, ``*.orders``,
 ``db*.b*``), as ``--nsInclude``/``--nsExclude`` take them. Renames pair ``ns_from``/``ns_to``
@@ -14,6 +14,24 @@ from typing import Iterable, List, Optional, Pattern, Sequence, Tuple
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
 _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\$|\*")
+
+USERS_NS, ROLES_NS, AUTH_VERSION_NS = "admin.system.users", "admin.system.roles", "admin.system.version"
+AUTH_NAMESPACES = (USERS_NS, ROLES_NS, AUTH_VERSION_NS)  # dumped first, restored only on request
+SYSTEM_DATABASES = ("admin", "local", "config")  # never restored into or dropped
+BUCKETS_PREFIX = "system.buckets."
+VIEWLESS_TIMESERIES = (8, 3, 0)  # from this server version on, timeseries data lives under its own name
+
+
+def namespace_name(db: str, collection: str) -> str:
+    """``db.collection``; the oplog (db ``""``) is ``.oplog`` as in mongodump."""
+    return f"{db}.{collection}"
+
+
+def timeseries_data_collection(collection: str, version: Optional[Tuple[int, int, int]]) -> str:
+    """Where a timeseries collection's documents live: its buckets before 8.3 (or when unknown), itself after."""
+    if version is None or version < VIEWLESS_TIMESERIES:
+        return BUCKETS_PREFIX + collection
+    return collection
 
 
 def split_namespace(ns: str) -> Tuple[str, str]:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import format_time, to_utc
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.times import format_time, to_utc
 
 RULES = ("keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly")
 

@@ -13,10 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Deque, Iterator, Optional, Sequence
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import s3_errors
-
-MiB = 1024 * 1024
-DEFAULT_PART_SIZE = 8 * MiB
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import s3_errors
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3_upload import DEFAULT_PART_SIZE, MiB
 
 
 class DownloadStream:

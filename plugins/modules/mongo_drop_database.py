@@ -60,37 +60,28 @@ absent:
   sample: [offsite_drill_crm]
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.databases import drop_databases
-from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
-    MONGO_CONNECTION_ARGUMENT_SPEC,
-    MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
-    connect,
-    connection_options,
-    mongo_errors,
+from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs import (
+    MONGO_CONNECTION,
+    MONGO_MUTUALLY_EXCLUSIVE,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.drop_database import run_drop_task
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=dict(
-            MONGO_CONNECTION_ARGUMENT_SPEC, names=dict(type="list", elements="str", required=True)
-        ),
-        mutually_exclusive=MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
+        argument_spec=dict(MONGO_CONNECTION, names=dict(type="list", elements="str", required=True)),
+        mutually_exclusive=MONGO_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     try:
-        options = connection_options(module.params)
-        client = connect(options)
-        try:
-            with mongo_errors(options, "drop databases"):
-                result = drop_databases(client, module.params["names"], check_mode=module.check_mode)
-        finally:
-            client.close()
+        result = run_drop_task(module.params, module.check_mode)
     except OffsiteError as error:
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=str(error), exception=traceback.format_exc())
     module.exit_json(**result)
 
 

@@ -118,6 +118,9 @@ options:
         alone (changed=false), and any other existing file is an error.
     type: bool
     default: false
+requirements:
+  - zstandard >= 0.22 on the host that runs the module (for zstd archives)
+  - fastcrc >= 0.3 on the host that runs the module (fast CRC-64; without it a slow pure-Python CRC is used, with a warning)
 extends_documentation_fragment:
   - offsite.mongodb.mongo
   - offsite.mongodb.s3
@@ -273,36 +276,26 @@ duration_seconds:
   sample: 12.5
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs import (
+    CATALOG_STORAGE,
+    MONGO_CONNECTION,
+    MONGO_MUTUALLY_EXCLUSIVE,
+    S3_CONNECTION,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.dump import run_dump_task
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import FALLBACK_WARNING
-from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan, dump_to_file
-from ansible_collections.offsite.mongodb.plugins.module_utils.dump_to_catalog import dump_to_catalog
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
-    MONGO_CONNECTION_ARGUMENT_SPEC,
-    MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
-    connect,
-    connection_options,
-    mongo_errors,
-)
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_tools import (
-    choose_engine,
-    find_tool,
-    run_mongodump,
-)
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import S3_CONNECTION_ARGUMENT_SPEC
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import (
-    STORE_ARGUMENT_SPEC,
-    store_from_params,
-)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             # connect_timeout is in both connection specs: one option serves MongoDB and S3.
-            {**S3_CONNECTION_ARGUMENT_SPEC, **STORE_ARGUMENT_SPEC, **MONGO_CONNECTION_ARGUMENT_SPEC},
+            {**S3_CONNECTION, **CATALOG_STORAGE, **MONGO_CONNECTION},
             dest=dict(type="path"),
             bucket=dict(type="str"),
             set_name=dict(type="str"),
@@ -320,58 +313,19 @@ def main() -> None:
             mongodump_path=dict(type="path"),
             force=dict(type="bool", default=False),
         ),
-        mutually_exclusive=[*MONGO_CONNECTION_MUTUALLY_EXCLUSIVE, ["dest", "bucket"]],
+        mutually_exclusive=[*MONGO_MUTUALLY_EXCLUSIVE, ["dest", "bucket"]],
         required_one_of=[["dest", "bucket"]],
         required_by={"bucket": "set_name"},
+        required_together=[["object_lock_mode", "object_lock_days"]],
         supports_check_mode=True,
     )
-    p = module.params
     try:
-        options = connection_options(p)
-        plan = DumpPlan(
-            databases=p["databases"] or [],
-            include=p["include"] or [],
-            exclude=p["exclude"] or [],
-            query=p["query"] or {},
-            parallel_collections=p["parallel_collections"],
-            consistency=p["consistency"],
-            compression=p["compression"],
-            compression_level=p["compression_level"],
-            where=options.describe(),
-        )
-        engine = choose_engine(p["engine"])
-        tool = find_tool("mongodump", p["mongodump_path"]) if engine == "mongodump" else None
-        if p["bucket"]:
-            if engine == "mongodump":
-                raise OffsiteError("engine=mongodump writes local files only: use engine=native with bucket")
-            store = store_from_params(p)
-            with mongo_errors(options, "dump"):
-                result = dump_to_catalog(
-                    lambda: connect(options),
-                    store,
-                    p["set_name"],
-                    plan,
-                    backup_id=p["backup_id"],
-                    labels=p["labels"],
-                    check_mode=module.check_mode,
-                )
-        else:
-            with mongo_errors(options, "dump"):
-                result = dump_to_file(
-                    lambda: connect(options),
-                    p["dest"],
-                    plan,
-                    force=p["force"],
-                    check_mode=module.check_mode,
-                    engine=engine,
-                    mongodump=lambda sink, plan: run_mongodump(options, sink, plan, tool),
-                )
+        result = run_dump_task(module.params, module.check_mode)
     except OffsiteError as error:
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=str(error), exception=traceback.format_exc())
     for warning in [*(result.pop("warnings", None) or []), FALLBACK_WARNING]:
-        if not warning:
-            continue
-        module.warn(warning)
+        if warning:
+            module.warn(warning)
     module.exit_json(**result)
 
 

@@ -160,41 +160,34 @@ node:
       sample: false
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.lock_state import set_lock_state
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
-    MONGO_CONNECTION_ARGUMENT_SPEC,
-    MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
-    connection_options,
+from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs import (
+    MONGO_CONNECTION,
+    MONGO_MUTUALLY_EXCLUSIVE,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.fsync_lock import run_lock_task
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            MONGO_CONNECTION_ARGUMENT_SPEC,
+            MONGO_CONNECTION,
             state=dict(type="str", choices=["locked", "unlocked"], default="locked"),
             nested=dict(type="bool", default=False),
             lease_seconds=dict(type="int"),
             lease_dir=dict(type="path"),
         ),
-        mutually_exclusive=MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
+        mutually_exclusive=MONGO_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
-    params = module.params
     try:
-        result = set_lock_state(
-            connection_options(params),
-            params["state"],
-            nested=params["nested"],
-            lease_seconds=params["lease_seconds"],
-            lease_dir=params["lease_dir"],
-            check_mode=module.check_mode,
-        )
+        result = run_lock_task(module.params, module.check_mode)
     except OffsiteError as error:
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=str(error), exception=traceback.format_exc())
     module.exit_json(**result)
 
 

@@ -92,6 +92,9 @@ options:
     description:
       - The mongorestore executable for O(engine=mongorestore). Default is C(mongorestore) from C(PATH).
     type: path
+requirements:
+  - zstandard >= 0.22 on the host that runs the module (for zstd archives)
+  - fastcrc >= 0.3 on the host that runs the module (fast CRC-64; without it a slow pure-Python CRC is used, with a warning)
 extends_documentation_fragment:
   - offsite.mongodb.mongo
 attributes:
@@ -193,33 +196,24 @@ duration_seconds:
   sample: 3.2
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs import (
+    MONGO_CONNECTION,
+    MONGO_MUTUALLY_EXCLUSIVE,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.restore import run_restore_task
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import FALLBACK_WARNING
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
-    MONGO_CONNECTION_ARGUMENT_SPEC,
-    MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
-    connect,
-    connection_options,
-    mongo_errors,
-)
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_tools import (
-    choose_engine,
-    find_tool,
-    run_mongorestore,
-)
-from ansible_collections.offsite.mongodb.plugins.module_utils.restore import (
-    RestoreFailed,
-    RestorePlan,
-    restore_from_file,
-)
+from ansible_collections.offsite.mongodb.plugins.module_utils.restore import RestoreFailed
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            MONGO_CONNECTION_ARGUMENT_SPEC,
+            MONGO_CONNECTION,
             src=dict(type="path", required=True),
             sha256=dict(type="str"),
             drop=dict(type="bool", default=False),
@@ -235,46 +229,18 @@ def main() -> None:
             engine=dict(type="str", choices=["auto", "native", "mongorestore"], default="auto"),
             mongorestore_path=dict(type="path"),
         ),
-        mutually_exclusive=MONGO_CONNECTION_MUTUALLY_EXCLUSIVE,
+        mutually_exclusive=MONGO_MUTUALLY_EXCLUSIVE,
         required_together=[["ns_from", "ns_to"]],
         supports_check_mode=True,
     )
-    p = module.params
     if FALLBACK_WARNING:
         module.warn(FALLBACK_WARNING)
     try:
-        options = connection_options(p)
-        plan = RestorePlan(
-            include=p["include"] or [],
-            exclude=p["exclude"] or [],
-            ns_from=p["ns_from"] or [],
-            ns_to=p["ns_to"] or [],
-            drop=p["drop"],
-            oplog_replay=p["oplog_replay"],
-            users_and_roles=p["users_and_roles"],
-            parallel_collections=p["parallel_collections"],
-            insertion_workers=p["insertion_workers"],
-            write_concern=p["write_concern"],
-            check_only=module.check_mode,
-            where=options.describe(),
-        )
-        engine = choose_engine(p["engine"])
-        tool = find_tool("mongorestore", p["mongorestore_path"]) if engine == "mongorestore" else None
-        with mongo_errors(options, "restore"):
-            result = restore_from_file(
-                lambda: connect(options),
-                p["src"],
-                plan,
-                expected_sha256=p["sha256"],
-                engine=engine,
-                mongorestore=lambda client, source, plan: run_mongorestore(
-                    options, client, source, plan, tool
-                ),
-            )
+        result = run_restore_task(module.params, module.check_mode)
     except RestoreFailed as failure:
-        module.fail_json(msg=str(failure), **failure.report.to_result())
+        module.fail_json(msg=str(failure), exception=traceback.format_exc(), **failure.report.to_result())
     except OffsiteError as error:
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=str(error), exception=traceback.format_exc())
     module.exit_json(**result)
 
 

@@ -29,7 +29,8 @@ options:
     description:
       - V(put) uploads O(src) and then its manifest.
       - V(get) downloads a backup's archive to O(dest), verifying its SHA-256.
-      - V(list) returns the catalog, newest first.
+      - V(list) returns the catalog, newest first. Deprecated (removed in 2.0.0), use
+        M(offsite.mongodb.s3_backup_archive_info).
       - V(delete) deletes one backup (O(backup_id)), or every backup of O(set_name) with O(confirm_delete_all=true).
       - V(prune) applies the retention rules (O(keep_last), O(keep_hourly), O(keep_daily), O(keep_weekly),
         O(keep_monthly), O(keep_yearly), O(keep_within)) and cleans up incomplete backups and abandoned uploads.
@@ -128,6 +129,9 @@ options:
         backups newer than the newest complete one once untouched that long.
     type: str
     default: 1d
+requirements:
+  - zstandard >= 0.22 on the host that runs the module (for zstd archives)
+  - fastcrc >= 0.3 on the host that runs the module (fast CRC-64; without it a slow pure-Python CRC is used, with a warning)
 extends_documentation_fragment:
   - offsite.mongodb.s3
   - offsite.mongodb.s3_storage
@@ -305,6 +309,12 @@ backups:
       description: Why a backup that has a manifest is still not usable (for example a damaged manifest).
       type: str
       sample: manifest.json is not valid JSON
+foreign_keys:
+  description: Keys under the prefix that are not backups of this collection; they are left alone.
+  returned: when O(mode=list) or O(mode=prune)
+  type: list
+  elements: str
+  sample: ["mongodb-backups/rs0/notes.txt"]
 deleted:
   description: The backup ids deleted (or that would be deleted in check mode).
   returned: when O(mode=delete)
@@ -338,72 +348,28 @@ aborted_uploads:
             "initiated": "2026-11-22T10:15:00Z"}]
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import parse_duration, parse_time
-from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.retention import Policy
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import S3_CONNECTION_ARGUMENT_SPEC
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import (
-    STORE_ARGUMENT_SPEC,
-    store_from_params,
+from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs import (
+    CATALOG_STORAGE,
+    S3_CONNECTION,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import run_catalog_task
+from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
-NEEDS_SET = ("put", "get", "delete", "prune")
-
-
-def run(params: dict, check_mode: bool) -> dict:
-    """Dispatch one mode on the catalog; returns the module result."""
-    mode = params["mode"]
-    set_name = params["set_name"]
-    if mode in NEEDS_SET and not set_name:
-        raise OffsiteError(f"mode={mode} needs set_name (the replica set or host whose backups to use)")
-    store = store_from_params(params)
-    if mode == "put":
-        if not params["src"]:
-            raise OffsiteError("mode=put needs src: the local archive file to upload")
-        return store.put_file(
-            set_name,
-            params["src"],
-            params["backup_id"],
-            metadata=params["metadata"],
-            labels=params["labels"],
-            expected_sha256=params["sha256"],
-            check_mode=check_mode,
-        )
-    if mode == "get":
-        if not params["dest"]:
-            raise OffsiteError("mode=get needs dest: the local file (or directory) to write the archive to")
-        before = parse_time(params["before"], "before") if params["before"] else None
-        return store.get_file(set_name, params["dest"], params["backup_id"] or "latest", before, check_mode)
-    if mode == "list":
-        since = parse_time(params["since"], "since") if params["since"] else None
-        until = parse_time(params["until"], "until") if params["until"] else None
-        return {"changed": False, "backups": store.catalog(set_name, since, until)}
-    if mode == "delete":
-        if params["backup_id"]:
-            return store.delete(set_name, params["backup_id"], check_mode)
-        return store.delete_all(set_name, params["confirm_delete_all"], check_mode)
-    policy = Policy(
-        keep_last=params["keep_last"],
-        keep_hourly=params["keep_hourly"],
-        keep_daily=params["keep_daily"],
-        keep_weekly=params["keep_weekly"],
-        keep_monthly=params["keep_monthly"],
-        keep_yearly=params["keep_yearly"],
-        keep_within=parse_duration(params["keep_within"], "keep_within") if params["keep_within"] else None,
-    )
-    abandoned = (
-        parse_duration(params["abandoned_after"], "abandoned_after") if params["abandoned_after"] else None
-    )
-    return store.prune(set_name, policy, abandoned, check_mode)
+LIST_DEPRECATION = (
+    "s3_backup_archive mode=list is deprecated and will be removed in 2.0.0: "
+    "use offsite.mongodb.s3_backup_archive_info instead"
+)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            S3_CONNECTION_ARGUMENT_SPEC,
-            **STORE_ARGUMENT_SPEC,
+            S3_CONNECTION,
+            **CATALOG_STORAGE,
             bucket=dict(type="str", required=True),
             mode=dict(type="str", required=True, choices=["put", "get", "list", "delete", "prune"]),
             set_name=dict(type="str"),
@@ -426,13 +392,21 @@ def main() -> None:
             keep_within=dict(type="str"),
             abandoned_after=dict(type="str", default="1d"),
         ),
+        required_if=[
+            ("mode", "put", ["set_name", "src"]),
+            ("mode", "get", ["set_name", "dest"]),
+            ("mode", "delete", ["set_name"]),
+            ("mode", "prune", ["set_name"]),
+        ],
         required_together=[["object_lock_mode", "object_lock_days"]],
         supports_check_mode=True,
     )
+    if module.params["mode"] == "list":
+        module.deprecate(LIST_DEPRECATION, version="2.0.0", collection_name="offsite.mongodb")
     try:
-        result = run(module.params, module.check_mode)
+        result = run_catalog_task(module.params, module.check_mode)
     except OffsiteError as error:
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=str(error), exception=traceback.format_exc())
     module.exit_json(**result)
 
 

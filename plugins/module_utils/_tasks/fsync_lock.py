@@ -1,15 +1,18 @@
-"""Bring a node to the wanted fsync lock state, with the lease that guards a held lock.
+"""The ``mongo_fsync_lock`` task: bring a node to the wanted fsync lock state, with the lease that guards it.
 
-This is the engine behind ``offsite.mongodb.mongo_fsync_lock``: it joins the connection
-(``mongo.py``), the lock commands (``fsync_lock.py``) and the lease watchdog (``lease.py``).
+It joins the connection (``mongo_connection``), the lock commands (``fsync_lock``) and the lease
+watchdog (``lease``). Every option is checked before the lock is taken; after it, a failure either
+releases the lock this task took or leaves a working lease.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, Optional
+import os
+from typing import Any, Dict, Mapping, Optional
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import fsync_lock
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.node_info import node_summary
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.lease import (
     Lease,
@@ -20,14 +23,44 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.lease import (
     start_watchdog,
     stop_watchdog,
 )
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import (
     ConnectionOptions,
     connect,
-    describe_node,
+    connection_options,
     mongo_errors,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_node import read_node
 
 WATCHDOG_STARTUP_GRACE = 60.0
+MAX_LEASE_SECONDS = 7 * 86400  # a week: no dump holds a lock longer
+
+
+def run_lock_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
+    """The module result for ``state``, ``nested``, ``lease_seconds`` and ``lease_dir``."""
+    return set_lock_state(
+        connection_options(params),
+        params.get("state") or "locked",
+        nested=bool(params.get("nested")),
+        lease_seconds=params.get("lease_seconds"),
+        lease_dir=params.get("lease_dir"),
+        check_mode=check_mode,
+    )
+
+
+def check_lease_options(
+    state: str, nested: bool, lease_seconds: Optional[int], lease_dir: Optional[str]
+) -> None:
+    """Every lock option checked before the node is touched."""
+    if lease_seconds is not None and not 0 < lease_seconds <= MAX_LEASE_SECONDS:
+        raise OffsiteError(
+            f"lease_seconds must be between 1 and {MAX_LEASE_SECONDS} (a week), got {lease_seconds}"
+        )
+    if state == "unlocked" and (nested or lease_seconds is not None):
+        raise OffsiteError("nested and lease_seconds apply to state=locked only: remove them from this task")
+    if lease_dir and os.path.exists(lease_dir) and not os.path.isdir(lease_dir):
+        raise OffsiteError(f"lease_dir {lease_dir!r} exists and is not a directory: give a directory path")
+    if lease_dir and os.path.isdir(lease_dir) and not os.access(lease_dir, os.W_OK | os.X_OK):
+        raise OffsiteError(f"lease_dir {lease_dir!r} is not writable: give a directory this user can write")
 
 
 def set_lock_state(
@@ -40,15 +73,12 @@ def set_lock_state(
     check_mode: bool = False,
 ) -> Dict[str, Any]:
     """Lock or unlock the node; returns the module result (changed, locked, lock_count, …)."""
-    if lease_seconds is not None and lease_seconds <= 0:
-        raise OffsiteError("lease_seconds must be a positive number of seconds")
-    if state == "unlocked" and (nested or lease_seconds is not None):
-        raise OffsiteError("nested and lease_seconds apply to state=locked only: remove them from this task")
+    check_lease_options(state, nested, lease_seconds, lease_dir)
     path = lease_path(lease_dir, options)
     client = connect(options)
     try:
         with mongo_errors(options, "inspect the node"):
-            node = describe_node(client)
+            node = read_node(client)
         fsync_lock.check_lockable(node, options.describe())
         if state == "unlocked":
             with mongo_errors(options, "unlock fsync locks"):
@@ -75,12 +105,7 @@ def set_lock_state(
                 raise
     finally:
         client.close()
-    result["node"] = {
-        "kind": node.kind,
-        "version": node.version_string,
-        "set_name": node.set_name,
-        "hidden": node.hidden,
-    }
+    result["node"] = node_summary(node)
     result["lease_file"] = str(path)
     return result
 

@@ -1,4 +1,4 @@
-"""Local archive files: written atomically (temporary name, then rename), mode 0600, SHA-256 inline.
+"""Local archive files: written atomically (temporary name, then rename), mode 0600, SHA-256 inline; checked.
 
 ``AtomicFile`` is a sink for the dump engine (anything with ``.write``); ``HashingReader`` is a
 source for the restore engine that hashes what it reads. A ``<file>.sha256`` sidecar in
@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import read_all
+from ansible_collections.offsite.mongodb.plugins.module_utils.compression import decompressing_reader
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
 BUFFER = 1 << 20
@@ -90,21 +92,38 @@ class AtomicFile:
     def _flush(self) -> None:
         if self._buffer:
             self._digest.update(self._buffer)
-            self._file.write(self._buffer)
+            try:
+                self._file.write(self._buffer)
+            except OSError as exc:
+                self._failed(exc)
             self.size += len(self._buffer)
             self._buffer = bytearray()
+
+    def _failed(self, exc: OSError) -> None:
+        self.abort()
+        raise OffsiteError(
+            f"writing {self.path} failed ({exc.strerror or exc}): nothing was kept; free space or choose "
+            "another dest and run again"
+        ) from None
 
     def commit(self, sidecar: bool = True) -> str:
         """Flush, fsync, rename into place and write the sidecar; returns the SHA-256."""
         self._flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._temporary, self.path)
+        try:
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._temporary, self.path)
+        except OSError as exc:
+            self._failed(exc)
         self.sha256 = self._digest.hexdigest()
         if sidecar:
-            _write_private(
-                sidecar_path(self.path), f"{self.sha256}  {os.path.basename(self.path)}\n".encode()
-            )
+            try:
+                _write_private(
+                    sidecar_path(self.path), f"{self.sha256}  {os.path.basename(self.path)}\n".encode()
+                )
+            except OSError as exc:
+                remove_quietly(self.path)
+                self._failed(exc)
         directory = os.open(os.path.dirname(self.path), os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -152,3 +171,21 @@ class HashingReader:
     @property
     def sha256(self) -> str:
         return self._digest.hexdigest()
+
+
+def remove_quietly(path: str) -> None:
+    """Remove a file if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def check_archive_file(path: str) -> None:
+    """Read the whole archive file (any compression) with every check; a one-line error if it is not one."""
+    with open(path, "rb") as handle:
+        try:
+            stream, _compression = decompressing_reader(handle)
+            read_all(stream, parse_metadata=True)
+        except OffsiteError as exc:
+            raise OffsiteError(
+                f"{path} is not a whole mongodump archive ({exc}): nothing was stored"
+            ) from None

@@ -8,15 +8,15 @@ a ``with`` block by an exception aborts the multipart upload: no orphan parts, n
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import s3_errors
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import error_code, s3_errors
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
@@ -27,6 +27,7 @@ DEFAULT_PART_SIZE = 8 * MiB
 GROWTH_STRIDE = (
     900  # unknown length: the part size doubles every this many parts (5 MiB base reaches 8.8 TiB)
 )
+ABORT_RETRY_SECONDS = 60.0  # how long an abort is retried while S3 is unreachable
 CHECKSUM_KEYS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256")
 
 
@@ -125,14 +126,25 @@ class UploadStream:
         return length
 
     def _fail(self, exc: BaseException) -> None:
-        """Abort the upload and raise a one-line ``OffsiteError`` (the original one when it is already that)."""
-        with contextlib.suppress(OffsiteError):
+        """Abort the upload and raise a one-line ``OffsiteError`` that says whether the abort worked."""
+        left_behind = self.abort_quietly()
+        message = (
+            str(exc)
+            if isinstance(exc, OffsiteError)
+            else (f"upload of s3://{self.bucket}/{self.key} failed and was aborted (nothing stored): {exc}")
+        )
+        raise OffsiteError(message + left_behind) from None
+
+    def abort_quietly(self) -> str:
+        """``abort()``; returns ``""``, or the sentence to add to a failure when the upload is left behind."""
+        try:
             self.abort()
-        if isinstance(exc, OffsiteError):
-            raise exc
-        raise OffsiteError(
-            f"upload of s3://{self.bucket}/{self.key} failed and was aborted (nothing stored): {exc}"
-        ) from None
+        except OffsiteError as exc:
+            return (
+                f"; the unfinished multipart upload could not be aborted ({exc}): the next backup of this set "
+                "or a prune removes it"
+            )
+        return ""
 
     def close(self) -> UploadResult:
         """Send what is left and complete the object; on any failure abort and raise ``OffsiteError``."""
@@ -168,9 +180,7 @@ class UploadStream:
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
             with s3_errors(self.client, "abort the multipart upload", self.bucket, self.key, self.secrets):
-                self.client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=self.key, UploadId=upload_id, **self.owner
-                )
+                abort_with_retry(self.client, self.bucket, self.key, upload_id, owner=self.owner)
 
     def __enter__(self) -> UploadStream:
         return self
@@ -179,8 +189,9 @@ class UploadStream:
         if exc_type is None:
             self.close()
         else:
-            with contextlib.suppress(OffsiteError):  # the original failure is the one to report
-                self.abort()
+            left_behind = self.abort_quietly()
+            if left_behind and isinstance(exc, OffsiteError):
+                raise OffsiteError(str(exc) + left_behind) from None
 
     @property
     def bytes_written(self) -> int:
@@ -268,3 +279,31 @@ class UploadStream:
             parts,
             response.get("VersionId"),
         )
+
+
+def abort_with_retry(
+    client: Any,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    *,
+    owner: Optional[Mapping[str, Any]] = None,
+    within: Optional[float] = None,
+) -> None:
+    """Abort one multipart upload, retrying with backoff for ``within`` seconds while S3 fails.
+
+    An upload that is already gone (``NoSuchUpload``) counts as aborted. The last failure is raised.
+    """
+    deadline = time.monotonic() + (ABORT_RETRY_SECONDS if within is None else within)
+    delay = 0.5
+    while True:
+        try:
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, **dict(owner or {}))
+            return
+        except Exception as exc:
+            if error_code(exc) == "NoSuchUpload":
+                return
+            if time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 8.0)

@@ -7,7 +7,6 @@ doc fragment). Options left unset fall back to the environment variables the AWS
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
@@ -26,24 +25,12 @@ except ImportError as exc:  # pragma: no cover - exercised on hosts without boto
     Config = None
     BOTO3_IMPORT_ERROR = str(exc)
 
-S3_CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "prefix": {"type": "str", "default": "mongodb-backups"},
-    "endpoint_url": {"type": "str"},
-    "region": {"type": "str"},
-    "access_key": {"type": "str", "no_log": True},
-    "secret_key": {"type": "str", "no_log": True},
-    "session_token": {"type": "str", "no_log": True},
-    "profile": {"type": "str"},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_bundle": {"type": "path"},
-    "path_style": {"type": "bool"},
-    "retries": {"type": "int", "default": 5},
-    "retry_mode": {"type": "str", "default": "standard", "choices": ["standard", "adaptive", "legacy"]},
-    "connect_timeout": {"type": "int", "default": 10},
-    "expected_bucket_owner": {"type": "str"},
-}
+CONNECTION_OPTIONS = (
+    "endpoint_url", "region", "access_key", "secret_key", "session_token", "profile", "validate_certs",
+    "ca_bundle", "path_style", "retries", "retry_mode", "connect_timeout",
+)  # fmt: skip
 
-# Option -> environment variables consulted (in order) when the option is not set, as the AWS tools do.
+# Option -> the environment variables the modules read (in order) when it is not set, as the AWS tools do.
 ENVIRONMENT_FALLBACKS: Dict[str, Tuple[str, ...]] = {
     "endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
@@ -100,13 +87,9 @@ class S3Options:
         return "path" if path else "virtual"
 
 
-def s3_options(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> S3Options:
-    """Module parameters (plus AWS environment fallbacks from ``environ``, default os.environ) -> ``S3Options``."""
-    environ = os.environ if environ is None else environ
-    values = {name: params.get(name) for name in S3_CONNECTION_ARGUMENT_SPEC}
-    for name, variables in ENVIRONMENT_FALLBACKS.items():
-        if values[name] in (None, ""):
-            values[name] = next((environ[var] for var in variables if environ.get(var)), None)
+def s3_options(params: Mapping[str, Any]) -> S3Options:
+    """Module parameters -> validated ``S3Options`` (one-line errors that name the option)."""
+    values = {name: params.get(name) for name in CONNECTION_OPTIONS}
     if bool(values["access_key"]) != bool(values["secret_key"]):
         raise OffsiteError(
             "set access_key and secret_key together (or neither, to use a profile or the instance role)"
@@ -117,11 +100,11 @@ def s3_options(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] =
     if endpoint and not str(endpoint).startswith(("http://", "https://")):
         raise OffsiteError(f"endpoint_url {endpoint!r} must start with http:// or https://")
     retries = 5 if values["retries"] is None else int(values["retries"])
-    if retries < 0:
-        raise OffsiteError("retries must be 0 or more")
+    if not 0 <= retries <= 50:
+        raise OffsiteError(f"retries must be between 0 and 50, got {retries}")
     timeout = 10 if values["connect_timeout"] is None else int(values["connect_timeout"])
-    if timeout <= 0:
-        raise OffsiteError("connect_timeout must be a positive number of seconds")
+    if not 0 < timeout <= 3600:
+        raise OffsiteError(f"connect_timeout must be between 1 and 3600 seconds, got {timeout}")
     return S3Options(
         endpoint_url=endpoint or None,
         region=values["region"] or None,

@@ -17,37 +17,30 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.archive import ArchiveReader
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import ArchiveReader
 from ansible_collections.offsite.mongodb.plugins.module_utils.compression import (
     compressing_writer,
     decompressing_reader,
 )
-from ansible_collections.offsite.mongodb.plugins.module_utils.dump import (
-    DumpPlan,
-    DumpReport,
-    NamespaceResult,
-    utc_now,
-)
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpReport, NamespaceResult
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import ConnectionOptions
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import ConnectionOptions
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore import (
     RestoreFailed,
-    RestorePlan,
     RestoreReport,
-    plan_targets,
-    refuse_conflicts,
     tally_archive,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import (
+    SPECIAL_KINDS,
+    RestorePlan,
+    plan_targets,
+    refuse_conflicts,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.streams import Readable, Writable
+from ansible_collections.offsite.mongodb.plugins.module_utils.times import precise_time
 
-ENGINES_DUMP = ("auto", "native", "mongodump")
-ENGINES_RESTORE = ("auto", "native", "mongorestore")
 CHUNK = 1 << 20
-
-
-def choose_engine(engine: str) -> str:
-    """``auto`` is the native engine: it streams to S3, writes zstd, supports snapshot reads and is the code
-    the tests prove; the Database Tools run only when asked for."""
-    return "native" if engine in ("auto", "native") else engine
 
 
 def find_tool(name: str, path: Optional[str] = None) -> str:
@@ -202,7 +195,7 @@ def _stderr_tail(path: str, secrets: Dict[str, str]) -> str:
     return text[:300]
 
 
-class _Run:
+class ToolRun:
     """A tool run with a private config directory; secrets are removed whatever happens."""
 
     def __init__(self, tool: str, options: ConnectionOptions, arguments: List[str]) -> None:
@@ -239,10 +232,10 @@ class _Run:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def run_mongodump(options: ConnectionOptions, sink: Any, plan: DumpPlan, tool: str) -> DumpReport:
+def run_mongodump(options: ConnectionOptions, sink: Writable, plan: DumpPlan, tool: str) -> DumpReport:
     """Run mongodump into ``sink`` (compressed here); the report comes from reading the same bytes."""
-    started, clock = utc_now(), time.monotonic()
-    run = _Run(tool, options, mongodump_arguments(plan))
+    started, clock = precise_time(), time.monotonic()
+    run = ToolRun(tool, options, mongodump_arguments(plan))
     try:
         process = run.start(stdout=subprocess.PIPE)
         compressor = compressing_writer(sink, plan.compression, plan.compression_level)
@@ -274,7 +267,7 @@ def run_mongodump(options: ConnectionOptions, sink: Any, plan: DumpPlan, tool: s
         namespaces=namespaces,
         oplog=oplog,
         started_at=started,
-        finished_at=utc_now(),
+        finished_at=precise_time(),
         duration_seconds=round(time.monotonic() - clock, 3),
     )
 
@@ -295,7 +288,7 @@ def _restored_counts(output: str) -> Tuple[Optional[int], Optional[int]]:
 
 
 def run_mongorestore(
-    options: ConnectionOptions, client: Any, source: Any, plan: RestorePlan, tool: str
+    options: ConnectionOptions, client: Any, source: Readable, plan: RestorePlan, tool: str
 ) -> RestoreReport:
     """Run mongorestore with the same safety rules: the prelude is read and checked before it starts."""
     clock = time.monotonic()
@@ -304,9 +297,9 @@ def run_mongorestore(
     reader = ArchiveReader(tee)
     targets = plan_targets(reader, plan)
     report = RestoreReport(compression=compression, server_version=reader.header.server_version)
-    report.namespaces = [t for t in targets.values() if t.kind not in ("oplog", "users", "roles")]
+    report.namespaces = [t for t in targets.values() if t.kind not in SPECIAL_KINDS]
     refuse_conflicts(client, report.namespaces, plan)
-    run = _Run(tool, options, mongorestore_arguments(plan))
+    run = ToolRun(tool, options, mongorestore_arguments(plan))
     try:
         process = run.start(stdin=subprocess.PIPE)
         tee.attach(process.stdin)

@@ -1,4 +1,4 @@
-"""MongoDB connections: module options -> ``MongoClient``, the node's role, and one-line errors.
+"""MongoDB connections: module options -> ``MongoClient``, and pymongo failures -> one-line errors.
 
 Every MongoDB module shares ``MONGO_CONNECTION_ARGUMENT_SPEC`` (documented once in the
 ``offsite.mongodb.mongo`` doc fragment). Options left unset fall back to ``OFFSITE_MONGODB_*``
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
@@ -25,24 +24,13 @@ except ImportError as exc:  # pragma: no cover - exercised on hosts without pymo
     pymongo_errors = None
     PYMONGO_IMPORT_ERROR = str(exc)
 
-MONGO_CONNECTION_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "uri": {"type": "str", "no_log": True},
-    "login_host": {"type": "str"},
-    "login_port": {"type": "int"},
-    "login_user": {"type": "str"},
-    "login_password": {"type": "str", "no_log": True},
-    "login_database": {"type": "str"},
-    "replica_set": {"type": "str"},
-    "direct_connection": {"type": "bool"},
-    "tls": {"type": "bool"},
-    "tls_ca_file": {"type": "path"},
-    "tls_certificate_key_file": {"type": "path"},
-    "tls_allow_invalid_hostnames": {"type": "bool"},
-    "connect_timeout": {"type": "int", "default": 10},
-}
-MONGO_CONNECTION_MUTUALLY_EXCLUSIVE = [["uri", "login_host"], ["uri", "login_port"]]
+CONNECTION_OPTIONS = (
+    "uri", "login_host", "login_port", "login_user", "login_password", "login_database", "replica_set",
+    "direct_connection", "tls", "tls_ca_file", "tls_certificate_key_file", "tls_allow_invalid_hostnames",
+    "connect_timeout",
+)  # fmt: skip
 
-# Option -> environment variable consulted when the option is not set.
+# Option -> the environment variable the modules read when the option is not set (AWX credential types).
 ENVIRONMENT_FALLBACKS = {
     "uri": "OFFSITE_MONGODB_URI",
     "login_host": "OFFSITE_MONGODB_HOST",
@@ -112,15 +100,9 @@ class ConnectionOptions:
         return kwargs
 
 
-def connection_options(
-    params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None
-) -> ConnectionOptions:
-    """Module parameters (plus ``OFFSITE_MONGODB_*`` fallbacks) -> validated ``ConnectionOptions``."""
-    environ = os.environ if environ is None else environ
-    values = {name: params.get(name) for name in MONGO_CONNECTION_ARGUMENT_SPEC}
-    for name, variable in ENVIRONMENT_FALLBACKS.items():
-        if values[name] in (None, "") and environ.get(variable):
-            values[name] = environ[variable]
+def connection_options(params: Mapping[str, Any]) -> ConnectionOptions:
+    """Module parameters -> validated ``ConnectionOptions`` (one-line errors that name the option)."""
+    values = {name: params.get(name) for name in CONNECTION_OPTIONS}
     uri = values["uri"]
     if uri and not str(uri).startswith(("mongodb://", "mongodb+srv://")):
         raise OffsiteError("uri must start with mongodb:// or mongodb+srv://: fix the uri option")
@@ -136,8 +118,12 @@ def connection_options(
     if values["login_password"] and not values["login_user"]:
         raise OffsiteError("login_password is set but login_user is not: set login_user too")
     timeout = values["connect_timeout"] if values["connect_timeout"] is not None else 10
-    if timeout <= 0:
-        raise OffsiteError("connect_timeout must be a positive number of seconds")
+    if not 0 < int(timeout) <= 3600:
+        raise OffsiteError(f"connect_timeout must be between 1 and 3600 seconds, got {timeout}")
+    for option in ("tls_ca_file", "tls_certificate_key_file"):
+        path = values[option]
+        if path and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            raise OffsiteError(f"{option} {path!r} is not a readable file: fix the path or remove the option")
     return ConnectionOptions(
         uri=uri or None,
         host=values["login_host"] or "localhost",
@@ -170,8 +156,14 @@ def connect(options: ConnectionOptions) -> pymongo.MongoClient:
     with mongo_errors(options, "connect"):
         try:
             client = pymongo.MongoClient(**options.client_kwargs())
-        except pymongo_errors.ConfigurationError as exc:
-            raise OffsiteError(f"invalid MongoDB connection settings: {exc}") from None
+        except (pymongo_errors.ConfigurationError, ValueError, TypeError) as exc:
+            problem = " ".join(str(exc).split())
+            for secret in (options.password, options.uri):
+                if secret:
+                    problem = problem.replace(secret, "********")
+            raise OffsiteError(
+                f"invalid MongoDB connection settings ({problem}): fix uri or the login_* options"
+            ) from None
         try:
             client.admin.command("ping")
         except BaseException:
@@ -213,52 +205,10 @@ def describe_error(options: ConnectionOptions, action: str, exc: Exception) -> s
             f"cannot reach MongoDB at {where} within {options.connect_timeout} s: check login_host, "
             "login_port (or uri), tls settings, and that mongod is running and reachable"
         )
-    text = " ".join(str((getattr(exc, "details", None) and exc.details.get("errmsg")) or exc).split())
-    return f"MongoDB failed to {action} at {where}: {text}"
+    return f"MongoDB failed to {action} at {where}: {server_message(exc)}"
 
 
-@dataclass(frozen=True)
-class NodeInfo:
-    """What kind of node a client is talking to."""
-
-    kind: str  # standalone | primary | secondary | arbiter | mongos | other
-    version: Tuple[int, ...]
-    set_name: Optional[str] = None
-    hidden: bool = False
-
-    @property
-    def version_string(self) -> str:
-        return ".".join(str(part) for part in self.version)
-
-
-def describe_node(client: pymongo.MongoClient) -> NodeInfo:
-    """The connected node's role (from ``hello``) and server version (from ``buildInfo``)."""
-    hello = client.admin.command("hello")
-    build = client.admin.command("buildInfo")
-    return NodeInfo(
-        kind=_node_kind(hello),
-        version=server_version(build),
-        set_name=hello.get("setName"),
-        hidden=bool(hello.get("hidden")),
-    )
-
-
-def _node_kind(hello: Mapping[str, Any]) -> str:
-    if hello.get("msg") == "isdbgrid":
-        return "mongos"
-    if hello.get("arbiterOnly"):
-        return "arbiter"
-    if hello.get("setName"):
-        if hello.get("isWritablePrimary") or hello.get("ismaster"):
-            return "primary"
-        return "secondary" if hello.get("secondary") else "other"
-    return "standalone"
-
-
-def server_version(build_info: Mapping[str, Any]) -> Tuple[int, ...]:
-    """``buildInfo`` -> (major, minor, patch); reads ``version`` when ``versionArray`` is absent."""
-    array = build_info.get("versionArray")
-    if array:
-        return tuple(int(part) for part in array[:3])
-    leading = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", str(build_info.get("version", "")))
-    return tuple(int(part or 0) for part in leading.groups()) if leading else (0, 0, 0)
+def server_message(exc: BaseException) -> str:
+    """The server's own ``errmsg`` of a failure (or the exception's text), on one line."""
+    details = getattr(exc, "details", None) or {}
+    return " ".join(str(details.get("errmsg") or exc).split())
