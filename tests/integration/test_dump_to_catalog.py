@@ -11,7 +11,7 @@ from support.ansible_runner import run_module
 from ansible_collections.offsite.mongodb.plugins.module_utils import dump_to_catalog as joined
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import BackupStore
 
 SECRET = "offsite+Stream/Secret-Never-Shown-5b1c"
 PREFIX = "stream-it"

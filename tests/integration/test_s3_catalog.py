@@ -18,7 +18,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.retention import Candidate, Policy, apply_policy
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import BackupStore
 
 MiB = 1024 * 1024
 PREFIX = "it-backups"

@@ -6,7 +6,7 @@ import pytest
 from pymongo import errors
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import (
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import (
     ConnectionOptions,
     _node_kind,
     connection_options,
