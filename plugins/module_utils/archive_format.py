@@ -17,11 +17,9 @@ try:
     from bson.int64 import Int64
     from bson.son import SON
 
-    BSON_IMPORT_ERROR: Optional[str] = None
-except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
+except ImportError:  # pragma: no cover - exercised on hosts without pymongo
     bson = json_util = SON = None
     Int64 = int
-    BSON_IMPORT_ERROR = str(exc)
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import (

@@ -24,6 +24,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.catalog_layout imp
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.manifest import (
+    MANIFEST_NAME,
     build_manifest,
     check_sha256,
     dump_manifest,
@@ -64,7 +65,7 @@ class BackupListing:
 
     @property
     def manifest_keys(self) -> List[str]:
-        return [obj["Key"] for obj in self.objects if obj["Key"].rsplit("/", 1)[-1] == "manifest.json"]
+        return [obj["Key"] for obj in self.objects if obj["Key"].rsplit("/", 1)[-1] == MANIFEST_NAME]
 
     @property
     def complete(self) -> bool:
