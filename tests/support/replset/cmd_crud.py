@@ -22,7 +22,7 @@ from .catalog import Store
 from .cursors import Cursor, TailCursor
 from .diff import make_diff
 from .errors import CommandError
-from .matcher import matches, project, sorted_docs
+from .matcher import matches, project, sorted_docs, validate
 from .oplog import NAMESPACE as OPLOG_NS
 from .ordering import identical
 from .registry import Call, command
@@ -73,6 +73,7 @@ def source(store: Store, db: str, name: str) -> List[bytes]:
 
 
 def _select(raws: List[bytes], query: Dict[str, Any]) -> List[Tuple[Dict[str, Any], bytes]]:
+    validate(query)
     pairs = []
     for raw in raws:
         doc = bson.decode(raw, CODEC)

@@ -29,20 +29,20 @@ def _payload(call: Call) -> str:
 
 @command("saslStart", auth=False)
 def sasl_start(call: Call) -> Dict[str, Any]:
-    mechanism = call.command.get("mechanism")
-    if mechanism != scram.MECHANISM:
-        raise CommandError(
-            334, f"Received authentication for mechanism {mechanism} which is unknown or not enabled"
-        )
     client_first = _payload(call)
     try:
         user = scram.client_user(client_first)
     except (ValueError, IndexError):
         raise CommandError(18, AUTH_FAILED) from None
     doc = find_user(call.store, call.db, user) if call.member.data_bearing else None
-    credentials = (doc or {}).get("credentials", {}).get(scram.MECHANISM)
-    if credentials is None:
-        raise CommandError(18, AUTH_FAILED)
+    if doc is None:
+        raise CommandError(18, AUTH_FAILED)  # UserNotFound is only logged, as on MongoDB
+    mechanism = call.command.get("mechanism")
+    credentials = doc.get("credentials", {}).get(scram.MECHANISM)
+    if mechanism != scram.MECHANISM or credentials is None:
+        raise CommandError(
+            334, f"Received authentication for mechanism {mechanism} which is unknown or not enabled"
+        )
     conversation = scram.Conversation.start(client_first, credentials)
     call.connection.conversation = conversation
     call.connection.conversation_user = (call.db, user)

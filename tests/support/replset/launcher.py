@@ -48,6 +48,10 @@ class ReplicaSet:
         """One member, direct (as mongodump/the modules connect to one host)."""
         return f"mongodb://{self._credentials(user, password)}{self.host(name)}/?directConnection=true&authSource=admin"
 
+    def anonymous_uri(self, name: str) -> str:
+        """One member, direct, without a login (an arbiter holds no users, so only this works there)."""
+        return f"mongodb://{self.host(name)}/?directConnection=true"
+
     @property
     def uri(self) -> str:
         """The whole set by discovery (``replicaSet=``), seeded with the members in ``hosts``."""

@@ -106,6 +106,24 @@ def _field_matches(values: List[Any], condition: Any) -> bool:
     return True
 
 
+def validate(query: Optional[Mapping[str, Any]]) -> None:
+    """Reject unknown operators up front, as a mongod parses a filter before it reads anything."""
+    for key, condition in (query or {}).items():
+        if key in ("$and", "$or", "$nor"):
+            if not isinstance(condition, list) or not condition:
+                raise CommandError(2, f"{key} argument must be a non-empty array")
+            for sub in condition:
+                validate(sub)
+        elif key.startswith("$") and key != "$comment":
+            raise CommandError(2, f"unknown top level operator: {key}")
+        elif _is_operator_doc(condition):
+            for name, argument in condition.items():
+                if name not in OPERATORS:
+                    raise CommandError(2, f"unknown operator: {name}")
+                if name == "$not":
+                    validate({key: argument})
+
+
 def matches(doc: Mapping[str, Any], query: Optional[Mapping[str, Any]]) -> bool:
     """Whether ``doc`` matches the filter ``query`` (``None`` or ``{}`` matches everything)."""
     for key, condition in (query or {}).items():
