@@ -19,7 +19,7 @@ from bson.timestamp import Timestamp
 from pymongo import CursorType, MongoClient
 from pymongo.errors import NotPrimaryError, OperationFailure
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import restore
+from ansible_collections.offsite.mongodb.plugins.module_utils import dump, fsync_lock, mongo, restore
 
 FAST = {"heartbeatFrequencyMS": 500, "serverSelectionTimeoutMS": 5000}
 
@@ -418,22 +418,28 @@ def test_catalog_and_data_commands_answer_like_a_mongod(replica_set):
             assert coll.find_one({"_id": 0}, session=session)["hits"] == 1
 
 
-def test_snapshot_reads_answer_at_cluster_time_or_fail_clearly(replica_set):
+def _snapshot_find(client: MongoClient, db: str, at: Timestamp = None) -> dict:
+    concern = {"level": "snapshot", **({"atClusterTime": at} if at else {})}
+    return client[db].command(SON([("find", "c"), ("readConcern", concern), ("sort", {"_id": 1})]))["cursor"]
+
+
+def test_snapshot_reads_see_the_data_as_of_their_cluster_time(replica_set):
+    """What consistency=snapshot relies on: later inserts, updates, deletes and drops stay invisible."""
     db = fresh_db()
     with replica_set.client("primary") as client:
-        client[db].c.insert_one({"_id": 1})
-        first = client[db].command(SON([("find", "c"), ("readConcern", {"level": "snapshot"})]))
-        at = first["cursor"]["atClusterTime"]
-        again = client[db].command(
-            SON([("find", "c"), ("readConcern", {"level": "snapshot", "atClusterTime": at})])
-        )
-        assert again["cursor"]["firstBatch"] == [{"_id": 1}]
-        client[db].c.insert_one({"_id": 2})
+        client[db].c.insert_many([{"_id": 1, "v": "old"}, {"_id": 2}])
+        at = _snapshot_find(client, db)["atClusterTime"]
+        assert isinstance(at, Timestamp) and at == newest_ts(client)
+        client[db].c.update_one({"_id": 1}, {"$set": {"v": "new"}})
+        client[db].c.delete_one({"_id": 2})
+        client[db].c.insert_one({"_id": 3})
+        assert _snapshot_find(client, db, at)["firstBatch"] == [{"_id": 1, "v": "old"}, {"_id": 2}]
+        client[db].drop_collection("c")
+        assert _snapshot_find(client, db, at)["firstBatch"] == [{"_id": 1, "v": "old"}, {"_id": 2}]
+        assert _snapshot_find(client, db)["firstBatch"] == []
         with pytest.raises(OperationFailure) as caught:
-            client[db].command(
-                SON([("find", "c"), ("readConcern", {"level": "snapshot", "atClusterTime": at})])
-            )
-    assert caught.value.code == 239
+            _snapshot_find(client, db, Timestamp(at.time + 3600, 1))
+    assert caught.value.code == 2
 
 
 def test_unsupported_commands_answer_mongodbs_error_shape(replica_set):
@@ -448,3 +454,41 @@ def test_unsupported_commands_answer_mongodbs_error_shape(replica_set):
             client.t.c.find_one({"a": {"$where": "1"}})
         assert caught.value.code == 2 and "unknown operator: $where" in caught.value.details["errmsg"]
         assert client.admin.command("ping")["ok"] == 1.0  # still serving
+
+
+# -- the collection's own code against it ---------------------------------------------------------
+class _Batches:
+    """Stands in for an archive namespace: keeps the raw batches OplogCapture writes."""
+
+    def __init__(self) -> None:
+        self.docs: list = []
+
+    def write(self, batch: bytes) -> int:
+        docs = bson.decode_all(batch)
+        self.docs.extend(docs)
+        return len(docs)
+
+
+def summary_end(summary: dict) -> Timestamp:
+    return Timestamp(summary["last"]["t"], summary["last"]["i"])
+
+
+def test_the_collections_node_oplog_and_lock_code_works_against_it(replica_set):
+    db = fresh_db()
+    with replica_set.client("hidden") as hidden, replica_set.client("primary") as primary:
+        node = mongo.describe_node(hidden)
+        assert (node.kind, node.set_name, node.hidden, node.version) == ("secondary", "rs0", True, (7, 0, 12))
+        capture = dump.OplogCapture(hidden)
+        start = capture.begin("the hidden member")
+        primary[db].c.insert_many([{"_id": i} for i in range(3)])
+        stream = _Batches()
+        summary = capture.write(stream, "the hidden member")
+        assert stream.docs[0]["ts"] == start and summary["count"] == len(stream.docs)
+        assert [d["o"] for d in stream.docs if d["ns"] == f"{db}.c"] == [{"_id": 0}, {"_id": 1}, {"_id": 2}]
+        assert fsync_lock.ensure_locked(hidden).lock_count == 1 and fsync_lock.is_locked(hidden)
+        assert not fsync_lock.is_locked(primary)  # the lock count is per member, as on MongoDB
+        primary[db].c.insert_one({"_id": "while locked"})  # the primary takes writes meanwhile
+        assert hidden[db].c.count_documents({}) == 3  # the locked member applies nothing new
+        assert capture.last_timestamp("the hidden member") == summary_end(summary)
+        assert fsync_lock.unlock_all(hidden).lock_count == 0 and not fsync_lock.is_locked(hidden)
+        assert hidden[db].c.count_documents({}) == 4
