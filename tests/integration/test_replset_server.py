@@ -83,6 +83,19 @@ def test_hello_fields_have_mongodbs_types(replica_set):
     assert caught.value.code == 18
 
 
+def test_a_priority_zero_member_is_listed_as_passive_and_found_by_discovery(make_replica_set):
+    replica = make_replica_set(members=[("primary", "primary"), ("passive", "passive")])
+    with replica.client("primary") as client:
+        hello = client.admin.command("hello")
+    assert hello["hosts"] == [replica.host("primary")] and hello["passives"] == [replica.host("passive")]
+    with MongoClient(replica.uri, **FAST) as client:
+        client.admin.command("ping")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not client.secondaries:
+            time.sleep(0.1)
+        assert client.secondaries == {("127.0.0.1", replica.members["passive"][1])}
+
+
 def _op_query(port: int, collection: str, query: dict) -> dict:
     """One legacy OP_QUERY (opCode 2004) and its OP_REPLY document, as the Go driver's first handshake."""
     body = (
@@ -138,6 +151,9 @@ def test_a_stopped_member_refuses_connections_then_comes_back(replica_set):
             status = client.admin.command("replSetGetStatus")
         down = next(m for m in status["members"] if m["name"] == replica_set.host("secondary"))
         assert (down["health"], down["state"]) == (0.0, 8)
+        primary = next(m for m in status["members"] if m.get("self"))
+        assert (primary["state"], primary["stateStr"], primary["optime"]["t"]) == (1, "PRIMARY", 1)
+        assert primary["optimeDate"].year >= 2024
     finally:
         replica_set.start_member("secondary")
     with replica_set.client("secondary") as client:
@@ -212,7 +228,12 @@ def test_the_oplog_rolls_over_at_its_size_cap(make_replica_set):
     with replica.client("primary") as client:
         oplog = client.local["oplog.rs"]
         first = oplog.find_one({}, sort=[("$natural", 1)])["ts"]
+        tail = client.local.command("find", "oplog.rs", tailable=True, batchSize=1)["cursor"]
+        assert tail["firstBatch"][0]["ts"] == first
         client.t.c.insert_many([{"pad": "x" * 500} for _ in range(100)])
+        with pytest.raises(OperationFailure) as caught:  # pymongo's cursors take 136 as "cursor closed"
+            client.local.command("getMore", tail["id"], collection="oplog.rs")
+        assert caught.value.code == 136  # CappedPositionLost: entries it had not read were removed
         oldest = oplog.find_one({}, sort=[("$natural", 1)])["ts"]
         stats = client.local.command("collStats", "oplog.rs")
         assert oldest > first
