@@ -300,6 +300,22 @@ def test_apply_ops_is_idempotent(replica_set):
     assert caught.value.code == 26
 
 
+def test_apply_ops_finds_the_collection_by_ui_when_an_op_names_one(replica_set):
+    """As a mongod does; why mongorestore strips ``ui`` unless --preserveUUID (replica-set-facts.md §4)."""
+    db = fresh_db()
+    kept = Binary(uuid.uuid4().bytes, 4)
+    with replica_set.client("primary") as client:
+        client.admin.command("applyOps", [{"op": "c", "ns": f"{db}.$cmd", "ui": kept, "o": {"create": "c"}}])
+        assert client[db].command("listCollections")["cursor"]["firstBatch"][0]["info"]["uuid"] == kept
+        client.admin.command("applyOps", [{"op": "i", "ns": f"{db}.c", "ui": kept, "o": {"_id": 1}}])
+        assert client[db].c.find_one() == {"_id": 1}
+        foreign = {"op": "i", "ns": f"{db}.c", "ui": Binary(uuid.uuid4().bytes, 4), "o": {"_id": 2}}
+        with pytest.raises(OperationFailure) as caught:
+            client.admin.command("applyOps", [foreign])
+        assert caught.value.code == 26 and caught.value.details["applied"] == 1
+        assert client[db].c.count_documents({}) == 1
+
+
 def test_replaying_the_oplog_of_writes_rebuilds_the_same_data(replica_set):
     """What a restore with oplog replay does: entries from one database, applied to another, give the same documents."""
     source, target = fresh_db(), fresh_db()

@@ -88,6 +88,13 @@ class Store:
     def get(self, db: str, name: str) -> Optional[Collection]:
         return self.databases.get(db, {}).get(name)
 
+    def by_uuid(self, ui: Binary) -> Optional[Collection]:
+        for colls in self.databases.values():
+            for coll in colls.values():
+                if coll.uuid == ui:
+                    return coll
+        return None
+
     def require(self, db: str, name: str) -> Collection:
         coll = self.get(db, name)
         if coll is None:

@@ -10,7 +10,9 @@ document is fine; ``n`` does nothing; ``c`` runs ``create`` (an existing collect
 ``createIndexes``, ``commitIndexBuild``, ``dropIndexes``, ``collMod`` and nested ``applyOps``;
 ``startIndexBuild``/``abortIndexBuild`` are skipped as mongorestore skips them. ``ts``, ``t``,
 ``h``, ``v``, ``wall`` of the ops are ignored: each applied op is logged anew at the next cluster
-time. A write to a missing collection fails with NamespaceNotFound (26), as on MongoDB. The reply
+time. A write to a missing collection fails with NamespaceNotFound (26), as on MongoDB; so does
+one whose ``ui`` names no collection here (a mongod looks the collection up by that UUID, which is
+why mongorestore strips ``ui`` unless ``--preserveUUID``: replica-set-facts.md §4). The reply
 is ``{applied, results}``; on a failure also ``code``/``errmsg`` with ``ok: 0``.
 """
 
@@ -30,7 +32,14 @@ from .updates import apply_modifiers, is_modifier_update, replace
 from .wire import CODEC, plain
 
 
-def _collection(store: Store, ns: str) -> Collection:
+def _collection(store: Store, ns: str, ui: Any = None) -> Collection:
+    if ui is not None:  # a mongod finds the collection by its UUID when the op names one
+        coll = store.by_uuid(ui)
+        if coll is None:
+            raise CommandError(
+                26, f"Failed to apply operation due to missing collection ({ui.as_uuid()}): {ns}"
+            )
+        return coll
     db, _, name = ns.partition(".")
     coll = store.get(db, name)
     if coll is None:
@@ -137,7 +146,7 @@ def apply_op(store: Store, op: Dict[str, Any]) -> None:
     if kind == "c":
         _command(store, ns.partition(".")[0], o, op.get("ui"))
         return
-    coll = _collection(store, ns)
+    coll = _collection(store, ns, op.get("ui"))
     if kind == "i":
         old = coll.docs.get(id_key(o.get("_id")))
         if old is None:

@@ -234,6 +234,8 @@ def update(call: Call) -> Dict[str, Any]:
             query, change = statement.get("q") or {}, statement.get("u")
             if not isinstance(change, dict):
                 raise CommandError(2, "pipeline-style updates are not supported by this test server")
+            if statement.get("arrayFilters"):
+                raise CommandError(2, "arrayFilters are not supported by this test server")
             modifier = is_modifier_update(change)
             if statement.get("multi") and not modifier:
                 raise CommandError(9, "multi update is not supported for replacement-style update")

@@ -43,7 +43,7 @@ class Cursor:
 
     def _take(self, size: Optional[int]) -> List[RawBSONDocument]:
         batch, total = [], 0
-        while self.position < len(self.docs) and (not size or len(batch) < size):
+        while self.position < len(self.docs) and (size is None or len(batch) < size):
             raw = self.docs[self.position]
             if batch and total + len(raw) > MAX_BATCH_BYTES:
                 break
@@ -127,7 +127,7 @@ class CursorTable:
         if cursor is None:
             raise CommandError(43, f"cursor id {cursor_id} not found")
         try:
-            batch = cursor.next_batch(size, store, max_time_ms)
+            batch = cursor.next_batch(size or None, store, max_time_ms)  # 0: as many as fit
         except CommandError:
             self.cursors.pop(int(cursor_id), None)
             raise
