@@ -316,6 +316,23 @@ def test_apply_ops_finds_the_collection_by_ui_when_an_op_names_one(replica_set):
         assert client[db].c.count_documents({}) == 1
 
 
+def test_apply_ops_unwraps_a_plain_nested_batch_and_refuses_transaction_parts(replica_set):
+    db = fresh_db()
+    inner = [{"op": "i", "ns": f"{db}.c", "o": {"_id": n}} for n in (1, 2)]
+    with replica_set.client("primary") as client:
+        client[db].create_collection("c")
+        client.admin.command("applyOps", [{"op": "c", "ns": "admin.$cmd", "o": {"applyOps": inner}}])
+        assert client[db].c.count_documents({}) == 2
+        partial = {
+            "op": "c",
+            "ns": "admin.$cmd",
+            "o": {"applyOps": [{"op": "d", "ns": f"{db}.c", "o": {"_id": 1}}], "partialTxn": True},
+        }
+        with pytest.raises(OperationFailure) as caught:
+            client.admin.command("applyOps", [partial])
+        assert caught.value.code == 2 and client[db].c.count_documents({}) == 2
+
+
 def test_replaying_the_oplog_of_writes_rebuilds_the_same_data(replica_set):
     """What a restore with oplog replay does: entries from one database, applied to another, give the same documents."""
     source, target = fresh_db(), fresh_db()

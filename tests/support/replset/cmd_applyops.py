@@ -8,7 +8,9 @@ modifier update of a missing document is a no-op); ``d`` deletes by ``_id`` and 
 document is fine; ``n`` does nothing; ``c`` runs ``create`` (an existing collection is fine; a
 ``ui`` is kept, as with ``--preserveUUID``), ``drop`` (a missing one is fine), ``dropDatabase``,
 ``createIndexes``, ``commitIndexBuild``, ``dropIndexes``, ``collMod`` and nested ``applyOps``;
-``startIndexBuild``/``abortIndexBuild`` are skipped as mongorestore skips them. ``ts``, ``t``,
+``startIndexBuild``/``abortIndexBuild`` are skipped as mongorestore skips them. Transaction
+entries (``partialTxn``, ``prepare``, ``commitTransaction``) are refused: a replay must assemble
+them first, as mongorestore does. ``ts``, ``t``,
 ``h``, ``v``, ``wall`` of the ops are ignored: each applied op is logged anew at the next cluster
 time. A write to a missing collection fails with NamespaceNotFound (26), as on MongoDB; so does
 one whose ``ui`` names no collection here (a mongod looks the collection up by that UUID, which is
@@ -106,6 +108,12 @@ def _coll_mod(store: Store, db: str, o: Dict[str, Any], ui: Any) -> None:
 
 
 def _nested(store: Store, db: str, o: Dict[str, Any], ui: Any) -> None:
+    if o.get("partialTxn") or o.get("prepare"):
+        raise CommandError(
+            2,
+            "applyOps: a partial or prepared transaction entry is not applied by this test server: "
+            "assemble the transaction first, as mongorestore does (mongo-tools common/txn/buffer.go)",
+        )
     for op in o["applyOps"]:
         apply_op(store, plain(op))
 
