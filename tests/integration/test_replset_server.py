@@ -435,6 +435,17 @@ def test_users_and_roles_survive_a_merge_and_the_restored_user_can_log_in(replic
             {"role": "read", "db": db}
         ]
         assert "tempusers" not in client.admin.list_collection_names()
+        client[db].command("createUser", "extra", pwd="x", roles=[])
+        restore.merge_users_and_roles(client, users, roles, drop=False)  # keeps users the dump lacks
+        assert {u["user"] for u in client[db].command("usersInfo", 1)["users"]} == {"app", "extra"}
+        client.admin.tempusers.insert_many([RawBSONDocument(raw) for raw in users])
+        merge = SON([("_mergeAuthzCollections", 1), ("tempUsersCollection", "admin.tempusers")])
+        client.admin.command(merge, db=db, drop=True)  # drop, scoped to db: that db's users are the dump's
+        client.admin.drop_collection("tempusers")
+        assert {u["user"] for u in client[db].command("usersInfo", 1)["users"]} == {"app"}
+        assert client.admin.command("usersInfo", {"user": "root", "db": "admin"})[
+            "users"
+        ]  # other dbs untouched
     uri = replica_set.member_uri("primary", user="app", password="s3cret").replace(
         "authSource=admin", f"authSource={db}"
     )

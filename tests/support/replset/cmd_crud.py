@@ -114,7 +114,7 @@ def find(call: Call) -> Dict[str, Any]:
         )
     else:
         cursor = Cursor(ns, results)
-    reply = call.server.cursors.first_batch(cursor, call.store, _batch_size(cmd.get("batchSize")), single)
+    reply = call.server.cursors.first_batch(cursor, _batch_size(cmd.get("batchSize")), single)
     if at is not None and (cmd.get("readConcern") or {}).get("level") == "snapshot":
         reply["cursor"]["atClusterTime"] = at
     return reply
@@ -171,7 +171,7 @@ def aggregate(call: Call) -> Dict[str, Any]:
         docs = pipeline.run([bson.decode(raw, CODEC) for raw in raws], stages)
     cursor = Cursor(f"{db}.{name}", [bson.encode(doc) for doc in docs])
     size = (cmd.get("cursor") or {}).get("batchSize")
-    return call.server.cursors.first_batch(cursor, call.store, _batch_size(size))
+    return call.server.cursors.first_batch(cursor, _batch_size(size))
 
 
 def _writable(call: Call) -> Tuple[str, str]:

@@ -39,9 +39,9 @@ class Cursor:
     def next_batch(
         self, size: Optional[int], store: Store, max_time_ms: Optional[int]
     ) -> List[RawBSONDocument]:
-        return self._take(size)
+        return self.take(size)
 
-    def _take(self, size: Optional[int]) -> List[RawBSONDocument]:
+    def take(self, size: Optional[int]) -> List[RawBSONDocument]:
         batch, total = [], 0
         while self.position < len(self.docs) and (size is None or len(batch) < size):
             raw = self.docs[self.position]
@@ -97,15 +97,7 @@ class TailCursor(Cursor):
             while self.exhausted and (left := deadline - time.monotonic()) > 0:
                 store.lock.wait(left)
                 self._scan(store)
-        return self._take(size)
-
-    @property
-    def exhausted(self) -> bool:
-        return self.position >= len(self.docs)
-
-    @property
-    def open(self) -> bool:
-        return True
+        return self.take(size)
 
 
 class CursorTable:
@@ -114,10 +106,8 @@ class CursorTable:
     def __init__(self) -> None:
         self.cursors: Dict[int, Cursor] = {}
 
-    def first_batch(
-        self, cursor: Cursor, store: Store, size: Optional[int], single: bool = False
-    ) -> Dict[str, Any]:
-        batch = cursor._take(FIRST_BATCH if size is None else size)
+    def first_batch(self, cursor: Cursor, size: Optional[int], single: bool = False) -> Dict[str, Any]:
+        batch = cursor.take(FIRST_BATCH if size is None else size)
         return self._reply(cursor, batch, "firstBatch", single)
 
     def get_more(

@@ -25,7 +25,7 @@ LEGACY_HELLO = ("isMaster", "ismaster", "hello")
 
 
 class Server:
-    """The whole set's state: the data, the cursors, the fsync lock count, the topology."""
+    """The whole set's state: the data, the cursors, the topology (each member keeps its fsync lock count)."""
 
     def __init__(self, config: ReplicaSetConfig, store: Store, auth: bool = True) -> None:
         self.config = config
