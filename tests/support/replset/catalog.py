@@ -7,7 +7,8 @@ with ``o2: {_id}``; ``d`` with ``o: {_id}``; ``c`` on ``<db>.$cmd`` for ``create
 ``idIndex``), ``drop`` (``o2: {numRecords}``), ``dropDatabase`` (after one ``drop`` per
 collection, as the server logs it), ``createIndexes`` (the spec flattened into ``o``, as a mongod
 logs an index built on an empty collection) and ``dropIndexes``. Writes to ``local`` are not
-logged, as on MongoDB.
+logged, as on MongoDB. Each document change also keeps its before-image (``history``) so that
+snapshot reads and fsync-locked secondaries can read the past.
 """
 
 from __future__ import annotations
