@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import struct
 import threading
@@ -18,6 +19,7 @@ from bson.son import SON
 from bson.timestamp import Timestamp
 from pymongo import CursorType, MongoClient
 from pymongo.errors import NotPrimaryError, OperationFailure
+from support.replset import scram
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import dump, fsync_lock, mongo, restore
 
@@ -403,6 +405,21 @@ def test_scram_sha_256_login_succeeds_and_a_wrong_password_fails_with_code_18(re
         with pytest.raises(OperationFailure) as caught:
             anonymous.admin.command("listDatabases")
     assert caught.value.code == 13
+
+
+def test_the_scram_server_side_matches_the_rfc_7677_test_vector():
+    """RFC 7677 section 3: user "user", password "pencil", 4096 iterations."""
+    salt = base64.b64decode("W22ZaJ0SNY7soEsUEjb6gQ==")
+    credentials = scram.make_credentials("pencil", iterations=4096, salt=salt)
+    conversation = scram.Conversation.start(
+        "n,,n=user,r=rOprNGfwEbeRWgbNEkqO", credentials, server_nonce="%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    )
+    nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    assert conversation.server_first == f"r={nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+    final = f"c=biws,r={nonce},p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+    assert conversation.finish(final) == "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+    wrong = f"c=biws,r={nonce},p=" + base64.b64encode(b"\x00" * 32).decode()
+    assert conversation.finish(wrong) is None
 
 
 def test_users_and_roles_survive_a_merge_and_the_restored_user_can_log_in(replica_set):
