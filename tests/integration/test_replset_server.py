@@ -21,7 +21,12 @@ from pymongo import CursorType, MongoClient
 from pymongo.errors import NotPrimaryError, OperationFailure
 from support.replset import scram
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import fsync_lock, mongo_node, oplog_capture, users_and_roles
+from ansible_collections.offsite.mongodb.plugins.module_utils import (
+    fsync_lock,
+    mongo_node,
+    oplog_capture,
+    users_and_roles,
+)
 
 FAST = {"heartbeatFrequencyMS": 500, "serverSelectionTimeoutMS": 5000}
 
