@@ -71,7 +71,7 @@ def choose_dumper(options: ConnectionOptions, engine: str, tool_path: Optional[s
 def run_dump_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
     """Dump to ``dest`` or into the catalog ``bucket``; the module result (warnings under ``warnings``)."""
     options = connection_options(params)
-    plan = dump_plan_from_options(params, options.describe())
+    plan = dump_plan_from_options(params, options.safe_address())
     engine, dumper = choose_dumper(options, params.get("engine") or "auto", params.get("mongodump_path"))
     with mongo_errors(options, "dump"):
         if params.get("bucket"):

@@ -65,7 +65,7 @@ def choose_restorer(
 def run_restore_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
     """Restore ``src``; raises ``RestoreFailed`` (with the partial report) when it stops part way."""
     options = connection_options(params)
-    plan = restore_plan_from_options(params, options.describe(), check_only=check_mode)
+    plan = restore_plan_from_options(params, options.safe_address(), check_only=check_mode)
     engine, restorer = choose_restorer(
         options, params.get("engine") or "auto", params.get("mongorestore_path")
     )
