@@ -297,8 +297,11 @@ removed:
   elements: dict
   sample: [{"backup_id": "20261001T101500Z", "reason": "not kept by any keep_* rule"}]
 aborted_uploads:
-  description: Unfinished multipart uploads aborted (or that would be aborted in check mode).
-  returned: when O(mode=prune) or O(mode=delete)
+  description:
+    - Unfinished multipart uploads aborted (or that would be aborted in check mode).
+    - With O(mode=put), the uploads of this set that runs which died left behind (untouched for 15 minutes); a
+      backup still running is never touched.
+  returned: when O(mode=prune), O(mode=delete) or O(mode=put)
   type: list
   elements: dict
   sample: [{"key": "mongodb-backups/rs0/20261123T101500Z/mongodump.archive.gz", "upload_id": "abc",
