@@ -65,5 +65,8 @@ clean:
 	rm -rf $(CACHE) .pytest_cache .ruff_cache tests/output
 
 .PHONY: demo
-demo: setup  ## stand-in MongoDB and S3 on loopback: backup, list, restore into a new database, verify (< 3 min)
+# The plan (with its timings) prints first, before a fresh machine spends its minutes in setup.
+demo:  ## stand-in MongoDB and S3 on loopback: backup, list, restore into a new database, verify
+	@$(PYTHON) -m demo.plan
+	@$(MAKE) --no-print-directory setup
 	$(BIN)/python -m demo
