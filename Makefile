@@ -21,6 +21,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	# Wheels of requirements.txt, so the python_env role's test installs a venv offline.
+	$(BIN)/python -m pip wheel --quiet -r requirements.txt -w $(CACHE)/wheelhouse
 	touch $@
 
 # ansible-test wants the checkout on an ansible_collections/<namespace>/<name> path.
