@@ -55,4 +55,5 @@ def test_the_plan_says_what_runs_and_how_long_it_takes(capsys: pytest.CaptureFix
     assert ESC not in out
     assert "setup" in out
     assert "offsite.mongodb.backup" in out
-    assert "minutes on a fresh machine" in out
+    assert "from a fresh clone" in out
+    assert "once set up" in out
