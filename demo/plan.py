@@ -9,7 +9,8 @@ make demo: a whole run of the collection on this machine, nothing leaves 127.0.0
   3. load a sample database `shop` (2,000 customers, 10,000 orders, 300 products)
   4. ansible-playbook offsite.mongodb.backup, .list, .restore (into `shop_restored`), .verify
   5. count the restored documents, then stop the servers by PID
-Time: about a minute from a fresh clone (setup about 40 s of it with pip's download cache warm, longer\nwhere every package must be downloaded), about 30 seconds once set up."""
+Time on 2 cores from a fresh clone: about 1 minute on an idle machine (setup 40 s of it, pip's download
+cache warm; longer when every package is downloaded), 4 minutes on a busy one; once set up, about 30 s."""
 
 
 def main() -> int:
