@@ -21,12 +21,9 @@ def wheelhouse() -> Path:
     return WHEELHOUSE
 
 
-@pytest.mark.slow
-def test_the_catalog_role_runs_its_module_in_a_venv_built_offline_and_a_second_run_changes_nothing(
-    tmp_path: Path, wheelhouse: Path, s3_endpoint, s3_bucket
-) -> None:
-    venv = tmp_path / "opt" / "offsite-mongodb" / "venv"
-    inventory = write_inventory(
+def inventory_with_venv(tmp_path: Path, venv: Path, wheelhouse: Path, s3_endpoint, s3_bucket) -> Path:
+    """localhost with the opt-in variables and the catalog's S3 settings."""
+    return write_inventory(
         tmp_path / "hosts.yml",
         {
             "offsite_mongodb_python_venv": str(venv),
@@ -41,6 +38,14 @@ def test_the_catalog_role_runs_its_module_in_a_venv_built_offline_and_a_second_r
             },
         },
     )
+
+
+@pytest.mark.slow
+def test_the_catalog_role_runs_its_module_in_a_venv_built_offline_and_a_second_run_changes_nothing(
+    tmp_path: Path, wheelhouse: Path, s3_endpoint, s3_bucket
+) -> None:
+    venv = tmp_path / "opt" / "offsite-mongodb" / "venv"
+    inventory = inventory_with_venv(tmp_path, venv, wheelhouse, s3_endpoint, s3_bucket)
     # -vvv shows the interpreter each module runs with; no index is reachable through PIP_* either.
     offline = {"PIP_INDEX_URL": "http://127.0.0.1:9/nothing-here", "PIP_NO_INDEX": "1"}
 
@@ -68,3 +73,22 @@ def test_the_catalog_role_runs_its_module_in_a_venv_built_offline_and_a_second_r
     ):
         assert second.result(task)["changed"] is False, task
     assert second.result("Read the catalog")["failed"] is False
+
+
+def test_check_mode_creates_nothing_and_keeps_the_hosts_python(
+    tmp_path: Path, wheelhouse: Path, s3_endpoint, s3_bucket
+) -> None:
+    venv = tmp_path / "opt" / "offsite-mongodb" / "venv"
+    inventory = inventory_with_venv(tmp_path, venv, wheelhouse, s3_endpoint, s3_bucket)
+
+    run = run_playbook("list", inventory, verbosity=3, extra_args=["--check"])
+
+    assert run.rc == 0, run.tail()
+    assert not (tmp_path / "opt").exists()
+    assert (
+        run.result("Create the virtual environment and install the requirements into it")["changed"] is True
+    )
+    assert not run.ran("Run the collection's modules with the virtual environment's Python")
+    catalog_task = run.output.split("TASK [offsite.mongodb.catalog : Read the catalog]")[1]
+    assert f"{venv}/bin/python" not in catalog_task
+    assert sys.executable in catalog_task
