@@ -3,7 +3,7 @@
 The layout is ``MAGIC, prelude block (header + one entry per namespace + TERM), body blocks`` where
 each body block is a namespace header, documents and ``TERM``; a namespace ends with an EOF block
 carrying the CRC-64/XZ of all its document bytes. ``archive_writer`` and ``archive_reader`` build on
-this file. See docs/archive-format.md.
+this file. See docs/docsite/rst/archive-format.rst.
 """
 
 from __future__ import annotations

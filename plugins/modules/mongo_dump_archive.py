@@ -266,7 +266,7 @@ manifest_key:
   type: str
   sample: mongodb/rs0/20261125T031500Z/manifest.json
 manifest:
-  description: The manifest as stored (see the collection's C(docs/manifest.md)).
+  description: The manifest as stored (see the manifest page of the collection's docs).
   returned: when O(bucket) is set and not in check mode
   type: dict
 aborted_uploads:

@@ -146,7 +146,7 @@ attributes:
 seealso:
   - name: Manifest schema
     description: The fields of manifest.json.
-    link: https://github.com/offsite/mongodb/blob/main/docs/manifest.md
+    link: https://github.com/offsite/mongodb/blob/main/docs/docsite/rst/manifest.rst
   - name: restic forget
     description: The retention rules this module combines the same way.
     link: https://restic.readthedocs.io/en/stable/060_forget.html
