@@ -1,11 +1,9 @@
 """Archive engine benchmark: native dump and restore against raw pymongo limits, on two servers, in one run.
 
-Servers (``OFFSITE_BENCH_SERVERS``, default ``fast,nx``):
-  fast  the in-memory server of ``bench/fast_server.py`` (pre-encoded replies, writes only counted):
-        it costs almost nothing, so the engine's own cost shows. Size ``OFFSITE_BENCH_FAST_MB`` (256).
-  nx    nx-27017 on loopback (or ``OFFSITE_TEST_MONGODB_URI``), filled here. Size
-        ``OFFSITE_BENCH_ARCHIVE_MB`` (64; the issue's figure is 1024).
-The data (``bench/dataset.py``) is split over two databases of equal size (a few large collections and
+Servers (``bench/data_servers.py``; ``OFFSITE_BENCH_SERVERS``, default ``fast,nx``): the fast in-memory
+server of ``bench/fast_server.py``, whose serving costs almost nothing so the engine's own cost shows
+(``OFFSITE_BENCH_FAST_MB``, default 256), and nx-27017 filled here (``OFFSITE_BENCH_ARCHIVE_MB``, default
+64; the issue's figure is 1024). The data (``bench/dataset.py``) is split over two databases of equal size (a few large collections and
 many small ones with mixed document sizes), so peak memory can be compared at half and full size.
 
 Printed per server (each baseline measured in the same run, on the same server):
@@ -28,7 +26,7 @@ from typing import Optional
 import pymongo
 from bson.raw_bson import RawBSONDocument
 
-from bench.data_servers import DATABASES, served
+from bench.data_servers import DATABASES, served, server_kinds
 from bench.measure import ROOT, Measured, raw_read, report, run_worker
 
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
@@ -106,11 +104,8 @@ def suite(label: str, uri: str, pid: Optional[int], workdir: Path, data_bytes: i
 
 
 def main() -> None:
-    for kind in os.environ.get("OFFSITE_BENCH_SERVERS", "fast,nx").split(","):
-        with (
-            tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp,
-            served(kind.strip(), Path(tmp)) as info,
-        ):
+    for kind in server_kinds():
+        with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp, served(kind, Path(tmp)) as info:
             label, uri, pid, data = info
             suite(label, uri, pid, Path(tmp), data)
 
