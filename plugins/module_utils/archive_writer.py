@@ -25,7 +25,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format imp
     ArchiveHeader,
     NamespaceTotals,
     PreludeEntry,
-    iter_document_lengths,
+    scan_documents,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import crc64, to_signed
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
@@ -155,7 +155,7 @@ class NamespaceWriter:
         if not batch:
             return 0
         try:
-            count = sum(1 for _length in iter_document_lengths(batch, self._limit))
+            count = scan_documents(batch, self._limit)
         except ValueError as exc:
             raise OffsiteError(f"bad BSON from the server for {self.totals.ns}: {exc}") from None
         self.totals.crc = crc64(batch, self.totals.crc)
