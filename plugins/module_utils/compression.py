@@ -232,13 +232,15 @@ class _ZlibGzipReader:
         self._inflate = zlib.decompressobj(wbits=31)
         self._eof = False
         self._in_member = False
+        self._consumed = 0  # compressed bytes taken from the source (for messages)
 
     def read(self, size: int = READ_SIZE) -> bytes:
         try:
             return self._read(READ_SIZE if size is None or size < 0 else size)
         except zlib.error as exc:
             raise OffsiteError(
-                f"the gzip stream is damaged ({exc}): copy the archive again or use another backup"
+                f"corrupt gzip stream near compressed byte {self._consumed} ({exc}): the archive is damaged; "
+                "copy it again or use another backup"
             ) from None
 
     def _read(self, size: int) -> bytes:
@@ -250,11 +252,12 @@ class _ZlibGzipReader:
                 if not raw:
                     if self._in_member:
                         raise OffsiteError(
-                            "the gzip stream ends early (truncated file): the archive is incomplete; "
-                            "copy it again or use another backup"
+                            f"truncated gzip stream: it ends inside a member at compressed byte {self._consumed}; "
+                            "the archive is incomplete, copy it again or use another backup"
                         )
                     self._eof = True
                     return b""
+                self._consumed += len(raw)
                 self._in_member = True
                 chunk = self._inflate.decompress(raw, size)
             if self._inflate.eof:  # a member ended; another may follow (Go's reader accepts that)
@@ -262,6 +265,7 @@ class _ZlibGzipReader:
                 self._inflate = zlib.decompressobj(wbits=31)
                 self._in_member = False
                 if rest:
+                    self._consumed -= len(rest)  # read again as the next member's start
                     self._source = _Prefixed(rest, self._source)
             if chunk:
                 return chunk
@@ -319,13 +323,15 @@ class _ZstdReader:
         self._obj = self._decompressor.decompressobj()
         self._in_frame = False
         self._eof = False
+        self._consumed = 0  # compressed bytes taken from the source (for messages)
 
     def read(self, size: int = READ_SIZE) -> bytes:
         try:
             return self._read()
         except zstandard.ZstdError as exc:
             raise OffsiteError(
-                f"the zstd stream is damaged ({exc}): copy the archive again or use another backup"
+                f"corrupt zstd stream near compressed byte {self._consumed} ({exc}): the archive is damaged; "
+                "copy it again or use another backup"
             ) from None
 
     def _read(self) -> bytes:
@@ -334,11 +340,12 @@ class _ZstdReader:
             if not raw:
                 if self._in_frame:
                     raise OffsiteError(
-                        "the zstd stream ends early (truncated file): the archive is incomplete; "
-                        "copy it again or use another backup"
+                        f"truncated zstd stream: it ends inside a frame at compressed byte {self._consumed}; "
+                        "the archive is incomplete, copy it again or use another backup"
                     )
                 self._eof = True
                 return b""
+            self._consumed += len(raw)
             self._in_frame = True
             chunk = self._obj.decompress(raw)
             if self._obj.eof:
@@ -346,6 +353,7 @@ class _ZstdReader:
                 self._obj = self._decompressor.decompressobj()
                 self._in_frame = False
                 if rest:
+                    self._consumed -= len(rest)  # read again as the next frame's start
                     self._source = _Prefixed(rest, self._source)
             if chunk:
                 return chunk
