@@ -98,10 +98,16 @@ def reset(sock: socket.socket) -> None:
     """Close with SO_LINGER 0: the peer sees a connection reset (RST), not a clean end."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    close(sock)
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)  # wakes a relay thread blocked in recv, so the close really happens
+    with contextlib.suppress(OSError):
+        sock.close()
 
 
 def close(sock: socket.socket) -> None:
+    """End the connection for the peer too (FIN), even while another relay thread still reads it."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
 
