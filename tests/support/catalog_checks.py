@@ -53,3 +53,4 @@ def assert_one_line(message: Any) -> None:
     assert text.strip(), "the failure has no message"
     assert "\n" not in text, f"the message spans several lines: {text!r}"
     assert "Traceback" not in text, f"the message is a traceback: {text!r}"
+    assert "Module failed" not in text and "MODULE FAILURE" not in text, f"the module crashed: {text!r}"

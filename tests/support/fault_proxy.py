@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import socket
 import struct
@@ -369,9 +368,9 @@ class Proxy:
             client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         cutting = rule if action in ("cut", "reset") else None
         up = Budget(cutting if cutting and cutting.direction == "up" else None)
-        pieces = body_pieces(from_client, headers, until_close=False)
+        upstream.sendall(build_head(first, headers))  # cut in the body only: a server may act on a bare head
         if not all(
-            up.send(upstream, piece) for piece in itertools.chain([build_head(first, headers)], pieces)
+            up.send(upstream, piece) for piece in body_pieces(from_client, headers, until_close=False)
         ):
             self._cut(rule, (client, upstream))
             return False

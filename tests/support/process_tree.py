@@ -44,13 +44,17 @@ def cmdline(pid: int) -> str:
 
 
 def find_descendant(root: int, needle: str, timeout: float = 60) -> int:
-    """The PID of the first process below ``root`` whose command line contains ``needle``."""
+    """The PID of the innermost process below ``root`` whose command line contains ``needle``.
+
+    Innermost: a ``/bin/sh -c '... needle ...'`` wrapper also matches, but the work runs in its child.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in descendants(root):
-            if needle in cmdline(pid):
-                return pid
-        time.sleep(0.05)
+        matching = [pid for pid in descendants(root) if needle in cmdline(pid)]
+        innermost = [pid for pid in matching if not any(child in matching for child in descendants(pid))]
+        if innermost and not cmdline(innermost[0]).startswith("/bin/sh"):
+            return innermost[0]
+        time.sleep(0.02)
     raise AssertionError(f"no process running {needle!r} appeared below PID {root} within {timeout} s")
 
 
