@@ -9,6 +9,7 @@ checked per case after the batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -18,7 +19,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import pymongo
 import pytest
@@ -28,7 +29,7 @@ from support.ansible_runner import run_module
 from support.catalog_checks import assert_one_line, keys, multipart_uploads
 from support.fsync_fake import FsyncFake
 from support.processes import free_port
-from support.small_disk import full_disk
+from support.small_disk import can_mount, full_disk
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore
 
@@ -567,14 +568,24 @@ def ctx(tmp_path_factory, mongo_server, s3_endpoint):
             store.put_file(case.id, str(inputs / "good.archive"))
     for case in [*MODULE_CASES, *ROLE_CASES]:
         context.out(case.id).mkdir(parents=True)
-    with full_disk(scratch / "ro", size_kib=64):
-        subprocess.run(
-            ["mount", "-o", "remount,ro", str(scratch / "ro")], check=True
-        )  # read-only even for root
+    with read_only_directory(scratch / "ro"):
         yield context, client, s3, fake
     fake.stop()
     client.drop_database(SEED_DB)
     client.close()
+
+
+@contextlib.contextmanager
+def read_only_directory(path: Path) -> Iterator[Path]:
+    """A directory nobody can write: a read-only tmpfs as root (root ignores permissions), else mode 0555."""
+    if not can_mount():
+        path.mkdir()
+        path.chmod(0o555)
+        yield path
+        return
+    with full_disk(path, size_kib=64):
+        subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+        yield path
 
 
 def _inventory(x: Context, path: Path, hosts: Dict[str, Dict[str, Any]]) -> Path:

@@ -30,12 +30,15 @@ from support.catalog_checks import (
     multipart_uploads,
 )
 from support.fault_proxy_control import start_fault_proxy
-from support.playbook_runner import run_playbook, write_inventory
-from support.small_disk import full_disk
+from support.playbook_runner import PlaybookRun, run_playbook, write_inventory
+from support.small_disk import small_disk
+
+from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore
 
 PREFIX = "faults"
 DB = "faults_src"
 SMALL_DB = "faults_small"
+DISK_FULL = re.compile(r"space|full|ENOSPC|too large|EFBIG", re.IGNORECASE)
 ABORT_FAILED = re.compile(r"(could not|couldn't|cannot|failed to|unable to|not) (be )?abort", re.IGNORECASE)
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull}
 
@@ -177,6 +180,17 @@ def assert_catalog_sound(rig: Rig, set_name: str, *, next_backup: bool = True) -
     assert multipart_uploads(rig.s3, rig.bucket, prefix) == [], (
         "the failed run left a multipart upload behind"
     )
+
+
+def quick_backup(rig: Rig, set_name: str, backup_id: str) -> str:
+    """A small complete backup written straight to the stand-in by the engine (no ansible run)."""
+    store = BackupStore(rig.s3, rig.bucket, PREFIX)
+    stream = store.open_upload(set_name, backup_id, "none")
+    stream.write(b"not read by these tests " * 200)
+    store.commit(
+        set_name, backup_id, stream.close(), metadata={"namespaces": [{"ns": "a.b", "documents": 1}]}
+    )
+    return backup_id
 
 
 def part_arrived(event) -> bool:
@@ -411,9 +425,13 @@ def test_get_on_a_full_disk(rig, stored, archive_file, tmp_path):
         mode="put", set_name=set_name, src=str(path), sha256=dump["sha256"], metadata={"compression": "none"}
     )
     assert catalog(rig, **put).get("failed") is not True
-    with full_disk(tmp_path / "small", size_kib=512) as small:
-        message = failed(catalog(rig, mode="get", set_name=set_name, dest=str(small / "a.archive")))
-        assert re.search(r"space|full|ENOSPC", message, re.IGNORECASE), message
+    with small_disk(tmp_path / "small", size_kib=512) as (small, limit):
+        args = s3_args(rig, mode="get", set_name=set_name, dest=str(small / "a.archive"))
+        [result] = rig.spawn("module", "s3_backup_archive", args, env=ENV, preexec_fn=limit).finish()[
+            "records"
+        ]
+        message = failed(result)
+        assert DISK_FULL.search(message), message
         assert leftovers([small]) == []
 
 
@@ -455,12 +473,11 @@ def test_catalog_reads_fail_in_one_line(rig, mode, fault, stored):
 @pytest.mark.parametrize("target", ["archive", "manifest"])
 def test_interrupted_delete_never_leaves_a_broken_complete_backup(rig, target):
     set_name = new_set()
-    made = stream_dump(rig, set_name, SMALL_DB)
-    assert made.get("failed") is not True, made.get("msg")
+    backup_id = quick_backup(rig, set_name, "20260101T000000Z")
     path = "manifest.json" if target == "manifest" else "mongodump"
     rig.s3_proxy.add("status", method="DELETE", path=path, status=500)
     rig.s3_proxy.add("status", method="POST", query="delete", status=500)
-    failed(catalog(rig, mode="delete", set_name=set_name, backup_id=made["backup_id"]))
+    failed(catalog(rig, mode="delete", set_name=set_name, backup_id=backup_id))
     rig.s3_proxy.clear()
     assert broken_complete_backups(rig.s3, rig.bucket, f"{PREFIX}/{set_name}/") == []
 
@@ -468,8 +485,7 @@ def test_interrupted_delete_never_leaves_a_broken_complete_backup(rig, target):
 def test_interrupted_prune_never_leaves_a_broken_complete_backup(rig):
     set_name = new_set()
     for second in ("00", "01"):
-        made = stream_dump(rig, set_name, SMALL_DB, backup_id=f"20260101T0000{second}Z")
-        assert made.get("failed") is not True, made.get("msg")
+        quick_backup(rig, set_name, f"20260101T0000{second}Z")
     rig.s3_proxy.add("status", method="DELETE", path="mongodump", status=500)
     rig.s3_proxy.add("status", method="POST", query="delete", status=500)
     failed(catalog(rig, mode="prune", set_name=set_name, keep_last=1))
@@ -518,13 +534,14 @@ def playbook_failure(run) -> str:
 
 def test_staged_backup_on_a_full_disk(rig, tmp_path):
     set_name = new_set()
-    with full_disk(tmp_path / "small", size_kib=512) as small:
+    with small_disk(tmp_path / "small", size_kib=512) as (small, limit):
         hosts = inventory(
             tmp_path, rig.s3_proxy, mongo_uri(rig.mongo_proxy), rig.bucket,
             backup_set_name=set_name, backup_staging="disk", backup_databases=[DB], backup_staging_dir=str(small),
         )  # fmt: skip
-        message = playbook_failure(run_playbook("backup", hosts))
-        assert re.search(r"space|full|ENOSPC", message, re.IGNORECASE), message
+        outcome = rig.spawn("playbook", "offsite.mongodb.backup", hosts, preexec_fn=limit).finish()
+        message = playbook_failure(PlaybookRun(outcome["rc"], outcome["output"], "", outcome["records"]))
+        assert DISK_FULL.search(message), message
         assert leftovers([small]) == []
     assert keys(rig.s3, rig.bucket, f"{PREFIX}/{set_name}/") == []
 

@@ -13,7 +13,7 @@ import resource
 import signal
 import subprocess
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional, Tuple
 
 
 def can_mount() -> bool:
@@ -43,3 +43,14 @@ def fsize_limit(max_bytes: int) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
 
     return limit
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size_kib: int = 256) -> Iterator[Tuple[Path, Optional[Callable[[], None]]]]:
+    """``(directory, preexec_fn)``: a tmpfs as root (no preexec_fn needed), else a size limit to apply."""
+    if can_mount():
+        with full_disk(path, size_kib) as mounted:
+            yield mounted, None
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    yield path, fsize_limit(size_kib * 1024)
