@@ -506,7 +506,12 @@ ROLE_CASES: List[RoleCase] = [
     ),
     r("restore-drop-unconfirmed", "restore", lambda x, k: {"restore_drop": True}, "restore_confirm"),
     r("restore-id-garbage", "restore", lambda x, k: {"restore_backup_id": "last-week"}, "backup_id"),
-    r("restore-missing-backup", "restore", lambda x, k: {"restore_set_name": "no-such-set"}, "list"),
+    r(
+        "restore-missing-backup",
+        "restore",
+        lambda x, k: {"restore_set_name": "no-such-set"},
+        "offsite.mongodb.list",
+    ),
     r("restore-before-garbage", "restore", lambda x, k: {"restore_before": "soonish"}, "before"),
     r(
         "restore-role-ns-to-admin",
@@ -525,7 +530,12 @@ ROLE_CASES: List[RoleCase] = [
         "verify_scratch_prefix",
     ),
     r("verify-id-garbage", "verify", lambda x, k: {"verify_backup_id": "last-week"}, "backup_id"),
-    r("verify-missing-backup", "verify", lambda x, k: {"verify_set_name": "no-such-set"}, "list"),
+    r(
+        "verify-missing-backup",
+        "verify",
+        lambda x, k: {"verify_set_name": "no-such-set"},
+        "offsite.mongodb.list",
+    ),
 ]
 
 
