@@ -313,9 +313,24 @@ MODULE_CASES: List[Case] = [
         lambda x, k: restore(x, k, ns_to=[f"{target_database(k)}.*", "other.*"]),
         "ns_to",
     ),
-    c("restore-ns-to-admin", RESTORE, lambda x, k: restore(x, k, ns_to=["admin.*"]), "admin"),
-    c("restore-ns-to-local", RESTORE, lambda x, k: restore(x, k, ns_to=["local.*"]), "local"),
-    c("restore-ns-to-config", RESTORE, lambda x, k: restore(x, k, ns_to=["config.*"]), "config"),
+    c(
+        "restore-ns-to-admin",
+        RESTORE,
+        lambda x, k: restore(x, k, ns_from=[f"{SEED_DB}.items"], ns_to=[f"admin.{target_database(k)}"]),
+        "admin",
+    ),
+    c(
+        "restore-ns-to-local",
+        RESTORE,
+        lambda x, k: restore(x, k, ns_from=[f"{SEED_DB}.items"], ns_to=[f"local.{target_database(k)}"]),
+        "local",
+    ),
+    c(
+        "restore-ns-to-config",
+        RESTORE,
+        lambda x, k: restore(x, k, ns_from=[f"{SEED_DB}.items"], ns_to=[f"config.{target_database(k)}"]),
+        "config",
+    ),
     c(
         "restore-into-config-directly",
         RESTORE,
@@ -516,7 +531,10 @@ ROLE_CASES: List[RoleCase] = [
     r(
         "restore-role-ns-to-admin",
         "restore",
-        lambda x, k: {"restore_ns_from": [f"{SEED_DB}.*"], "restore_ns_to": ["admin.*"]},
+        lambda x, k: {
+            "restore_ns_from": [f"{SEED_DB}.items"],
+            "restore_ns_to": [f"admin.{target_database(k)}"],
+        },
         "admin",
     ),
     r("restore-engine", "restore", lambda x, k: {"restore_engine": "magic"}, "restore_engine"),
@@ -551,14 +569,15 @@ def ctx(tmp_path_factory, mongo_server, s3_endpoint):
     (inputs / "text.txt").write_text("this is not an archive\n" * 100)
     client = pymongo.MongoClient(mongo_server.uri)
     client[SEED_DB]["items"].insert_many([{"_id": i, "n": i} for i in range(30)])
-    client["config"]["badinput"].insert_one({"_id": 1})
+    config_collection = client["config"][target_database("restore-into-config-directly")]
+    config_collection.insert_one({"_id": 1})
     for name, database in (("good.archive", SEED_DB), ("config.archive", "config")):
         made = run_module(
             "mongo_dump_archive",
             {"uri": mongo_server.uri, "dest": str(inputs / name), "databases": [database]},
         )
         assert made.get("failed") is not True, made.get("msg")
-    client["config"]["badinput"].drop()
+    config_collection.drop()
     for system in ("local", "config"):  # what a refused drop or restore must leave alone
         client[system]["keep"].insert_one({"_id": 1})
     s3 = s3_endpoint.client()
@@ -714,6 +733,11 @@ def assert_nothing_written(x: Context, s3: Any, client: Any, case_id: str) -> No
     assert not [name for name in client.list_database_names() if name.startswith(database)], (
         "a database was created"
     )
+    for system in ("admin", "local", "config"):  # each case may only name its own collection there
+        assert database not in client[system].list_collection_names(), f"the {system} database was written"
+    if case_id in ("drop-local", "drop-config"):
+        system = case_id.split("-")[1]
+        assert client[system]["keep"].count_documents({}) == 1, f"the {system} database was dropped"
 
 
 @pytest.mark.parametrize("case", MODULE_CASES, ids=lambda case: case.id)
