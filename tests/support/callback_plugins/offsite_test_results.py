@@ -33,6 +33,7 @@ class CallbackModule(CallbackBase):
         data["failed"] = outcome == "failed"
         data["_outcome"] = outcome
         data["_task"] = result._task.get_name()
+        data["_host"] = result._host.get_name()
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(data, default=str) + "\n")
 
