@@ -31,7 +31,8 @@ from support.fsync_fake import FsyncFake
 from support.processes import free_port
 from support.small_disk import can_mount, full_disk
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import put_backup
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog
 
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull}
 SEEDED = "seeded"  # the prefix of the one complete backup that get/restore cases read
@@ -591,10 +592,10 @@ def ctx(tmp_path_factory, mongo_server, s3_endpoint):
         env=ENV,
     )
     assert seeded.get("failed") is not True, seeded.get("msg")
-    store = BackupStore(s3, bucket, SEEDED)
+    store = Catalog(s3, bucket, SEEDED)
     for case in ROLE_CASES:  # restore and verify pick one host per set: each case restores its own set
         if case.playbook in ("restore", "verify"):
-            store.put_file(case.id, str(inputs / "good.archive"))
+            put_backup(store, case.id, str(inputs / "good.archive"))
     for case in [*MODULE_CASES, *ROLE_CASES]:
         context.out(case.id).mkdir(parents=True)
     with read_only_directory(scratch / "ro"):

@@ -28,8 +28,9 @@ from support.catalog_checks import assert_one_line
 from support.playbook_runner import run_playbook_file
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import compression
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.restore import restore_from_file
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.restore import RestorePlan, restore_from_file
+from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestorePlan
 
 SOURCE = "corrupt_src"
 KINDS = ("gzip", "zstd", "none")

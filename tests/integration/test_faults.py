@@ -33,7 +33,7 @@ from support.fault_proxy_control import start_fault_proxy
 from support.playbook_runner import PlaybookRun, run_playbook, write_inventory
 from support.small_disk import small_disk
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.store import BackupStore
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog
 
 PREFIX = "faults"
 DB = "faults_src"
@@ -184,7 +184,7 @@ def assert_catalog_sound(rig: Rig, set_name: str, *, next_backup: bool = True) -
 
 def quick_backup(rig: Rig, set_name: str, backup_id: str) -> str:
     """A small complete backup written straight to the stand-in by the engine (no ansible run)."""
-    store = BackupStore(rig.s3, rig.bucket, PREFIX)
+    store = Catalog(rig.s3, rig.bucket, PREFIX)
     stream = store.open_upload(set_name, backup_id, "none")
     stream.write(b"not read by these tests " * 200)
     store.commit(
