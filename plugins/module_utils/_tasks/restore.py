@@ -20,6 +20,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.local_files import
     check_file_sha256,
     read_sidecar,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.manifest import check_sha256
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import (
     ConnectionOptions,
     connect,
@@ -116,6 +117,7 @@ def restore_from_file(
     """
     if not os.path.isfile(src):
         raise OffsiteError(f"src {src} is not a file: give the path of an archive")
+    expected_sha256 = check_sha256(expected_sha256, "sha256")
     verify_before_writing(src, expected_sha256, check_only=plan.check_only)
     client = None if plan.check_only else client_factory()
     try:
