@@ -147,7 +147,9 @@ class _CollectionCopier:
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="dump") as pool:
             futures = [pool.submit(self.copy_one, item) for item in ordinary]
             done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [future for future in done if future.exception() is not None]
+            # The first failure in submission order is the cause; later ones may only be its echo
+            # (a namespace left open by the failed copy makes the next one exceed the open limit).
+            failed = [future for future in futures if future in done and future.exception() is not None]
             if failed:
                 self.stop.set()
                 for future in futures:
