@@ -1,7 +1,9 @@
 """Oplog replay: the oplog entries an archive holds, applied with ``applyOps`` after the data.
 
-No-op entries and entries of the config, local and admin system namespaces are skipped, as
-mongorestore --oplogReplay does (mongo-tools mongorestore/oplog.go).
+No-op entries and entries of the config, local and admin system namespaces are skipped, and the
+collection UUIDs (``ui``) are removed, also from nested ``applyOps``, as mongorestore --oplogReplay
+does (mongo-tools mongorestore/oplog.go): mongod finds an op's collection by its ``ui``, and the
+restored collections have new UUIDs.
 """
 
 from __future__ import annotations
@@ -36,10 +38,29 @@ def apply_oplog(client: Any, entries: List[bytes], plan: RestorePlan) -> int:
             continue
         if entry.get("op") != "c" and not selected.selects(ns):
             continue
-        batch.append(RawBSONDocument(raw))
+        batch.append(_without_uuids(entry) if _names_uuids(entry) else RawBSONDocument(raw))
     if batch:
         try:
             client.admin.command("applyOps", batch)
         except Exception as exc:
             raise OffsiteError(f"oplog replay failed on {plan.where}: {server_message(exc)[:300]}") from None
     return len(batch)
+
+
+def _nested(entry: Any) -> List[Any]:
+    o = entry.get("o")
+    if entry.get("op") == "c" and isinstance(o, dict) and isinstance(o.get("applyOps"), list):
+        return o["applyOps"]
+    return []
+
+
+def _names_uuids(entry: Any) -> bool:
+    return "ui" in entry or any(_names_uuids(op) for op in _nested(entry))
+
+
+def _without_uuids(entry: Any) -> Any:
+    """The entry (a decoded SON) without ``ui``, in it and in the ops it nests."""
+    entry.pop("ui", None)
+    for op in _nested(entry):
+        _without_uuids(op)
+    return entry

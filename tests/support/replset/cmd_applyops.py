@@ -6,7 +6,7 @@ replayed twice upserts); ``u`` finds the document by ``o2`` and applies ``o`` â€
 ``$set``/``$unset`` (v1), or a replacement (which upserts when the document is missing; a
 modifier update of a missing document is a no-op); ``d`` deletes by ``_id`` and a missing
 document is fine; ``n`` does nothing; ``c`` runs ``create`` (an existing collection is fine; a
-``ui`` is kept, as with ``--preserveUUID``), ``drop`` (a missing one is fine), ``dropDatabase``,
+``ui`` is kept, as with ``--preserveUUID``); a CRUD op with ``ui`` finds its collection by that UUID, ``drop`` (a missing one is fine), ``dropDatabase``,
 ``createIndexes``, ``commitIndexBuild``, ``dropIndexes``, ``collMod`` and nested ``applyOps``;
 ``startIndexBuild``/``abortIndexBuild`` are skipped as mongorestore skips them. ``ts``, ``t``,
 ``h``, ``v``, ``wall`` of the ops are ignored: each applied op is logged anew at the next cluster
@@ -30,7 +30,15 @@ from .updates import apply_modifiers, is_modifier_update, replace
 from .wire import CODEC, plain
 
 
-def _collection(store: Store, ns: str) -> Collection:
+def _collection(store: Store, ns: str, ui: Any = None) -> Collection:
+    """As mongod: an op with ``ui`` names its collection by UUID (which is why mongorestore strips it)."""
+    if ui is not None:
+        by_uuid = [c for colls in store.databases.values() for c in colls.values() if c.uuid == ui]
+        if not by_uuid:
+            raise CommandError(
+                26, f"Failed to apply operation due to missing collection ({ui.as_uuid()}): {ns}"
+            )
+        return by_uuid[0]
     db, _, name = ns.partition(".")
     coll = store.get(db, name)
     if coll is None:
@@ -137,7 +145,7 @@ def apply_op(store: Store, op: Dict[str, Any]) -> None:
     if kind == "c":
         _command(store, ns.partition(".")[0], o, op.get("ui"))
         return
-    coll = _collection(store, ns)
+    coll = _collection(store, ns, op.get("ui"))
     if kind == "i":
         old = coll.docs.get(id_key(o.get("_id")))
         if old is None:
