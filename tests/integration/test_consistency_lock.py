@@ -17,7 +17,9 @@ import bson
 from pymongo import MongoClient
 from support.ansible_runner import BIN, ansible_env, run_module
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, compression
+from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, compression, fsync_lock
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump import dump_archive
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan
 
 
 def locked(replica_set, member: str = "secondary") -> bool:
@@ -35,28 +37,46 @@ def archive_documents(path: Path) -> dict:
     return documents
 
 
-def test_writes_wait_for_a_locked_dump_which_is_the_state_at_the_lock(replica_set, tmp_path):
-    database = f"lock_{uuid.uuid4().hex[:8]}"
-    member = replica_set.member_uri("secondary")
-    leases = str(tmp_path / "leases")
+def _seed(replica_set, database: str) -> None:
     with replica_set.client("primary") as client:
         client[database].items.insert_many([{"_id": i, "v": 0} for i in range(200)])
 
-    lock = run_module(
-        "mongo_fsync_lock", {"uri": member, "state": "locked", "lease_seconds": 120, "lease_dir": leases}
-    )
-    assert lock.get("locked") is True, lock
-    done: list = []
 
-    def write_during_the_lock() -> None:
+def _write_after(replica_set, database: str, done: list) -> threading.Thread:
+    """A thread that inserts one document and changes another on the primary, noting when both returned."""
+
+    def write() -> None:
         with MongoClient(replica_set.member_uri("primary")) as writer:
             writer[database].items.insert_one({"_id": "sent during the lock"})
             writer[database].items.update_one({"_id": 0}, {"$set": {"v": 1}})
         done.append(time.monotonic())
 
-    thread = threading.Thread(target=write_during_the_lock, daemon=True)
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def _assert_state_at_the_lock(archive: Path, database: str) -> None:
+    dumped = archive_documents(archive)[f"{database}.items"]
+    assert sorted(doc["_id"] for doc in dumped) == list(range(200))
+    assert all(doc["v"] == 0 for doc in dumped)
+
+
+def test_a_locked_secondary_dumps_the_state_at_the_lock_while_the_primary_writes_on(replica_set, tmp_path):
+    """The role's path (modules, as ansible runs them): lock the member, dump it, unlock it."""
+    database = f"lock_{uuid.uuid4().hex[:8]}"
+    member = replica_set.member_uri("secondary")
+    leases = str(tmp_path / "leases")
+    _seed(replica_set, database)
+
+    lock = run_module(
+        "mongo_fsync_lock", {"uri": member, "state": "locked", "lease_seconds": 120, "lease_dir": leases}
+    )
+    assert lock.get("locked") is True, lock
     try:
-        thread.start()
+        done: list = []
+        _write_after(replica_set, database, done).join(timeout=20)
+        assert done, "the primary takes writes while a secondary is locked"
         archive = tmp_path / "locked.archive"
         dump = run_module(
             "mongo_dump_archive",
@@ -71,21 +91,39 @@ def test_writes_wait_for_a_locked_dump_which_is_the_state_at_the_lock(replica_se
         assert dump.get("failed") is not True, dump.get("msg")
         assert dump["consistency"] == "lock"
         assert not dump.get("warnings"), "the dump saw the node locked"
-        assert not done, "a write went through while the node was locked"
     finally:
-        unlocked_at = time.monotonic()
         unlock = run_module("mongo_fsync_lock", {"uri": member, "state": "unlocked", "lease_dir": leases})
     assert unlock["released"] == 1
-    thread.join(timeout=20)
-    assert done and done[0] >= unlocked_at, "the waiting write completes once the lock is gone"
     assert not locked(replica_set)
-
-    dumped = archive_documents(archive)[f"{database}.items"]
-    assert sorted(doc["_id"] for doc in dumped) == list(range(200))
-    assert all(doc["v"] == 0 for doc in dumped)
-    with replica_set.client("primary") as client:
+    _assert_state_at_the_lock(archive, database)
+    with replica_set.client("secondary", directConnection=True) as client:  # caught up after the unlock
         assert client[database].items.count_documents({}) == 201
-        assert client[database].items.find_one({"_id": 0})["v"] == 1
+
+
+def test_writes_to_a_locked_node_wait_for_the_dump_and_then_complete(replica_set, tmp_path):
+    """Locking the node that takes the writes (a primary with backup_allow_primary): they queue, then land."""
+    database = f"lockw_{uuid.uuid4().hex[:8]}"
+    _seed(replica_set, database)
+    archive = tmp_path / "locked.archive"
+    done: list = []
+    with replica_set.client("primary") as client:
+        fsync_lock.ensure_locked(client)
+        try:
+            thread = _write_after(replica_set, database, done)
+            with archive.open("wb") as sink:
+                report = dump_archive(
+                    client, sink, DumpPlan(databases=[database], consistency="lock", compression="none")
+                )
+            assert report.warnings == []
+            time.sleep(0.5)
+            assert not done, "a write went through while the node was locked"
+        finally:
+            unlocked_at = time.monotonic()
+            fsync_lock.unlock_once(client)
+        thread.join(timeout=20)
+        assert done and done[0] >= unlocked_at, "the waiting writes complete once the lock is gone"
+        assert client[database].items.count_documents({}) == 201
+    _assert_state_at_the_lock(archive, database)
 
 
 LOCK_AND_HANG = """
