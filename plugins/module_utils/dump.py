@@ -105,6 +105,7 @@ def consistency_warnings(client: Any, plan: DumpPlan, node: NodeInfo) -> List[st
             "use consistency oplog or lock"
         )
     if plan.consistency == "lock":
+        fsync_lock.check_lockable(node, plan.where)  # an arbiter or an old mongos: refused, with what to do
         try:
             locked = fsync_lock.is_locked(client)
         except Exception:
@@ -162,7 +163,7 @@ def _open_consistency_window(client: Any, plan: DumpPlan) -> Tuple[CollectionRea
     oplog = None
     reader = CollectionReader(client, plan.batch_size)
     if plan.consistency == "oplog":
-        oplog = OplogCapture(client)
+        oplog = OplogCapture(client, plan.databases)
         oplog.begin(plan.where)
     if plan.consistency == "snapshot":
         reader = SnapshotReader(client, plan.batch_size)

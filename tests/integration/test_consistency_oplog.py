@@ -29,13 +29,20 @@ def test_restore_with_oplog_replay_equals_the_source_at_the_dump_end(replica_set
     database = f"oplog_{uuid.uuid4().hex[:8]}"
     writer = Writer(replica_set.member_uri("primary"), database, COLLECTIONS, seed=400)
     writer.seed()
+    # Another database written during the dump: its entries stay out of this dump's oplog (the target has
+    # none of its collections, so replaying them would fail there).
+    bystander = Writer(replica_set.member_uri("primary"), f"{database}_other", ["noise"], seed=5)
+    bystander.seed()
     writer.start()
-    time.sleep(0.3)  # the writer is in full swing before the dump begins
+    bystander.start()
+    time.sleep(0.3)  # the writers are in full swing before the dump begins
     archive = tmp_path / "dump.archive"
     # Small batches and one collection at a time stretch the dump across many writes.
     result = _dump(replica_set, archive, database, consistency="oplog", batch_size=25, parallel_collections=1)
-    time.sleep(0.3)  # and it goes on after the dump ended
+    time.sleep(0.3)  # and they go on after the dump ended
     writer.stop()
+    bystander.stop()
+    assert bystander.writes_between(result["oplog"]["first"], result["oplog"]["last"])
 
     window = result["oplog"]
     during = writer.writes_between(window["first"], window["last"])
@@ -57,6 +64,7 @@ def test_restore_with_oplog_replay_equals_the_source_at_the_dump_end(replica_set
             report = restore_archive(target, source_file, RestorePlan(oplog_replay=True, where="target"))
         assert report.oplog_entries_applied >= len(during)
         restored = read_state(target, database, COLLECTIONS)
+        assert f"{database}_other" not in target.list_database_names()
     expected = writer.state_at(window["last"])
     for name in COLLECTIONS:
         assert sorted(restored[name]) == sorted(expected[name]), f"{name}: other _ids than at the dump's end"
