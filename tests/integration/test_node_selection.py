@@ -3,11 +3,10 @@ secondary, hidden secondary, arbiter), members stopped and started for real."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from support.member_inventory import write_member_inventory
 from support.playbook_runner import run_playbook_file
 
 SELECT_PLAYBOOK = """
@@ -22,22 +21,6 @@ SELECT_PLAYBOOK = """
         name: offsite.mongodb.backup
         tasks_from: select
 """
-
-
-def write_member_inventory(path: Path, replica_set, extra: dict | None = None) -> Path:
-    """One host per member, each with its own connection in host vars; the set's name as a group var."""
-    hosts = {}
-    for name in replica_set.members:
-        uri = replica_set.anonymous_uri(name) if name == "arbiter" else replica_set.member_uri(name)
-        hosts[f"rs-{name}"] = {"offsite_mongodb_connection": {"uri": uri, "connect_timeout": 2}}
-    group_vars = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "backup_set_name": replica_set.set_name,
-        **(extra or {}),
-    }
-    path.write_text(yaml.safe_dump({"all": {"children": {"mongodb": {"hosts": hosts, "vars": group_vars}}}}))
-    return path
 
 
 @pytest.fixture
