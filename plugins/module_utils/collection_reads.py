@@ -94,14 +94,19 @@ class SnapshotReader(CollectionReader):
     def _session(self) -> Any:
         """An explicit session keeps find and getMore together; none where pymongo offers none.
 
-        pymongo counts a hidden member (which it types RSOther) as unable to hold sessions on a direct
-        connection, and refuses ``start_session`` there; the server continues a cursor opened without
-        a session just as well.
+        On a direct connection to a hidden member (which pymongo types RSOther, not readable) pymongo
+        refuses explicit sessions; the server continues a cursor opened without one just as well.
         """
-        try:
-            return self.client.start_session(causal_consistency=False)
-        except ConfigurationError:
+        if getattr(self, "_no_sessions", False):
             return contextlib.nullcontext()
+        session = self.client.start_session(causal_consistency=False)
+        try:
+            self.client.admin.command("ping", session=session)
+        except ConfigurationError:
+            session.end_session()
+            self._no_sessions = True
+            return contextlib.nullcontext()
+        return session
 
     def batches(self, item: DumpNamespace) -> Iterator[bytes]:
         command = SON([("find", item.data_collection), ("filter", item.query or {})])
