@@ -43,8 +43,10 @@ def staging(tmp_path) -> Path:
 
 
 def test_backup_in_every_mode_then_list_then_restore_replays_to_the_dump_end(
-    replica_set, make_replica_set, s3_endpoint, s3_bucket, staging, tmp_path
+    replica_set, make_replica_set, s3_endpoint, s3_bucket, tmp_path
 ):
+    staging = tmp_path / "staging"
+    staging.mkdir()
     database = f"pb_{uuid.uuid4().hex[:8]}"
     inventory = write_member_inventory(
         tmp_path / "hosts.yml",
@@ -56,7 +58,7 @@ def test_backup_in_every_mode_then_list_then_restore_replays_to_the_dump_end(
             "backup_retention": {"keep_last": 10},
         },
     )
-    writer = Writer(replica_set.member_uri("primary"), database, COLLECTIONS, seed=150, pause=0.005)
+    writer = Writer(replica_set.member_uri("primary"), database, COLLECTIONS, seed=150, pause=0.02)
     writer.seed()
     writer.start()
     reports, dumps = {}, {}
