@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test setup lint ruff ansible-lint sanity pytest build bench changelog clean
+.PHONY: test setup lint ruff ansible-lint sanity pytest build bench changelog docs clean
 
 test: setup lint sanity pytest build  ## every check, from a fresh clone
 
@@ -21,6 +21,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	# Wheels of requirements.txt, so the python_env role's test installs a venv offline.
+	$(BIN)/python -m pip wheel --quiet -r requirements.txt -w $(CACHE)/wheelhouse
 	touch $@
 
 # ansible-test wants the checkout on an ansible_collections/<namespace>/<name> path.
@@ -58,12 +60,42 @@ build: setup
 bench: setup
 	$(BIN)/python -m bench
 
+# Lints the fragments and regenerates CHANGELOG.rst from changelogs/changelog.yaml. Cutting a release entry:
+# `antsibull-changelog release --version X.Y.Z` in $(COLLECTION) (run again for the same version to fold in
+# fragments added since).
 changelog: setup
-	$(BIN)/antsibull-changelog lint
+	cd $(COLLECTION) && $(BIN)/antsibull-changelog lint && $(BIN)/antsibull-changelog generate
+
+# The collection docsite, built into .cache/docs/build/html. Cross-references to docs.python.org and
+# docs.ansible.com need their intersphinx inventories from the internet: `make docs INTERSPHINX=1` (CI does);
+# without it they stay plain text and every other warning still fails the build.
+DOCS := $(CACHE)/docs
+DOCS_STAMP := $(VENV)/.docs-installed
+SPHINX_FLAGS := -W --keep-going
+ifndef INTERSPHINX
+SPHINX_FLAGS += -D extensions=sphinx.ext.autodoc,sphinx_antsibull_ext -D suppress_warnings=ref.ref
+endif
+
+$(DOCS_STAMP): requirements-docs.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
+	touch $@
+
+docs: setup $(DOCS_STAMP)
+	cd $(COLLECTION) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	rm -rf $(DOCS) && mkdir -p $(DOCS) && chmod 0755 $(DOCS)
+	$(BIN)/antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --dest-dir $(DOCS) offsite.mongodb
+	mkdir -p $(DOCS)/rst && chmod og-w $(DOCS)/rst
+	cd $(DOCS) && $(BIN)/antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything \
+	    --fail-on-error --use-current --squash-hierarchy --dest-dir rst offsite.mongodb
+	$(BIN)/sphinx-build -M html $(DOCS)/rst $(DOCS)/build -c $(DOCS) $(SPHINX_FLAGS)
+	@echo "docsite: $(DOCS)/build/html/index.html"
 
 clean:
 	rm -rf $(CACHE) .pytest_cache .ruff_cache tests/output
 
 .PHONY: demo
-demo: setup  ## stand-in MongoDB and S3 on loopback: backup, list, restore into a new database, verify (< 3 min)
+# The plan (with its timings) prints first, before a fresh machine spends its minutes in setup.
+demo:  ## stand-in MongoDB and S3 on loopback: backup, list, restore into a new database, verify
+	@$(PYTHON) -m demo.plan
+	@$(MAKE) --no-print-directory setup
 	$(BIN)/python -m demo

@@ -29,12 +29,21 @@ COLLECTIONS = ROOT / ".cache" / "collections"
 BUCKET = "offsite-demo"
 ACCESS_KEY = "demo-access-key"
 SECRET_KEY = "demo-secret-key"  # noqa: S105 - moto accepts any key
+TRUE = ("1", "true", "yes", "on")
 SAMPLE = {"customers": 2000, "orders": 10000, "products": 300}
 
 
+def use_colour() -> bool:
+    """Colour on a terminal only, unless NO_COLOR / ANSIBLE_NOCOLOR or ANSIBLE_FORCE_COLOR says otherwise."""
+    if os.environ.get("NO_COLOR") or os.environ.get("ANSIBLE_NOCOLOR", "").lower() in TRUE:
+        return False
+    return os.environ.get("ANSIBLE_FORCE_COLOR", "").lower() in TRUE or sys.stdout.isatty()
+
+
 def banner(text: str) -> None:
-    """A visible step header."""
-    print(f"\n\033[1m==> {text}\033[0m", flush=True)
+    """A visible step header (bold on a terminal, plain text in a log)."""
+    line = f"==> {text}"
+    print(f"\n\033[1m{line}\033[0m" if use_colour() else f"\n{line}", flush=True)
 
 
 def start_servers(workdir: Path) -> Dict[str, Any]:
@@ -140,21 +149,28 @@ def write_inventory(path: Path, servers: Mapping[str, Any]) -> Path:
     return path
 
 
-def playbook(name: str, inventory: Path, extra: Optional[List[str]] = None) -> None:
-    """Run ``ansible-playbook offsite.mongodb.<name>`` with its output on the terminal; raise on failure."""
-    argv = [str(BIN / "ansible-playbook"), f"offsite.mongodb.{name}", "-i", str(inventory), *(extra or [])]
-    shown = ["ansible-playbook", f"offsite.mongodb.{name}", "-i", "demo-inventory.yml", *(extra or [])]
-    banner(" ".join(shlex.quote(part) for part in shown))
+def playbook_env() -> Dict[str, str]:
+    """The environment of the demo's ansible-playbook runs: quiet, and coloured only where the demo is."""
     env = dict(os.environ)
+    colour = use_colour()
     env.update(
         ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
         ANSIBLE_DISPLAY_SKIPPED_HOSTS="false",
         ANSIBLE_LOCALHOST_WARNING="0",
         ANSIBLE_DEPRECATION_WARNINGS="0",
-        ANSIBLE_FORCE_COLOR=env.get("ANSIBLE_FORCE_COLOR", "1" if sys.stdout.isatty() else "0"),
+        ANSIBLE_FORCE_COLOR="1" if colour else "0",
+        ANSIBLE_NOCOLOR="0" if colour else "1",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
-    subprocess.run(argv, env=env, check=True, timeout=600)  # noqa: S603 - our own argv
+    return env
+
+
+def playbook(name: str, inventory: Path, extra: Optional[List[str]] = None) -> None:
+    """Run ``ansible-playbook offsite.mongodb.<name>`` with its output on the terminal; raise on failure."""
+    argv = [str(BIN / "ansible-playbook"), f"offsite.mongodb.{name}", "-i", str(inventory), *(extra or [])]
+    shown = ["ansible-playbook", f"offsite.mongodb.{name}", "-i", "demo-inventory.yml", *(extra or [])]
+    banner(" ".join(shlex.quote(part) for part in shown))
+    subprocess.run(argv, env=playbook_env(), check=True, timeout=600)  # noqa: S603 - our own argv
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""Where the real mongodump files live: ``tests/fixtures/mongodump`` (a copy of ../shared/fixtures)."""
+"""Where the real mongodump files live: ``tests/fixtures/mongodump`` (origins in its README.md)."""
 
 from __future__ import annotations
 

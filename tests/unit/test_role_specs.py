@@ -29,8 +29,8 @@ def defaults(role: str) -> Dict[str, Any]:
     return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
-def test_the_four_roles_exist() -> None:
-    assert ROLES == ["backup", "catalog", "restore", "verify"]
+def test_the_roles_exist() -> None:
+    assert ROLES == ["backup", "catalog", "python_env", "restore", "verify"]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -73,7 +73,11 @@ def test_facts_and_registered_results_carry_the_role_prefix(role: str) -> None:
                 names.update(inner.get("ansible.builtin.set_fact", {}) or {})
                 names.update([inner["register"]] if "register" in inner else [])
                 names.update(inner.get("vars", {}) or {})
-    allowed = re.compile(rf"^{role}_|^restore_") if role == "verify" else re.compile(rf"^{role}_")
+    allowed = re.compile(rf"^{role}_")
+    if role == "verify":
+        allowed = re.compile(rf"^{role}_|^restore_")
+    if role == "python_env":  # its purpose: the interpreter of the tasks that follow
+        allowed = re.compile(rf"^{role}_|^ansible_python_interpreter$")
     assert sorted(n for n in names if not allowed.match(n)) == []
 
 
