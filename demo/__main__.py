@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import boto3
 import pymongo
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -143,6 +144,11 @@ def write_inventories(workdir: Path, servers: Mapping[str, Any]) -> Dict[str, Pa
     """One inventory host per member of the source set (the role picks the node), one for the restore target."""
     common = {**s3_vars(servers, workdir), "backup_retention": {"keep_last": 3}, "verify_set_name": "rs0"}
     source = write_member_inventory(workdir / "demo-inventory.yml", servers["source"], common)
+    # The list playbook runs on the controller (localhost), which needs the S3 settings too.
+    inventory = yaml.safe_load(source.read_text())
+    controller = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory["all"]["hosts"] = {"localhost": {**controller, **s3_vars(servers, workdir)}}
+    source.write_text(yaml.safe_dump(inventory, sort_keys=False))
     target = write_member_inventory(
         workdir / "restore-inventory.yml", servers["target"], {**common, "restore_set_name": "rs0"}
     )
@@ -181,7 +187,7 @@ def playbook_env() -> Dict[str, str]:
 def playbook(name: str, inventory: Path, extra: Optional[List[str]] = None) -> None:
     """Run ``ansible-playbook offsite.mongodb.<name>`` with its output on the terminal; raise on failure."""
     argv = [str(BIN / "ansible-playbook"), f"offsite.mongodb.{name}", "-i", str(inventory), *(extra or [])]
-    shown = ["ansible-playbook", f"offsite.mongodb.{name}", "-i", "demo-inventory.yml", *(extra or [])]
+    shown = ["ansible-playbook", f"offsite.mongodb.{name}", "-i", inventory.name, *(extra or [])]
     banner(" ".join(shlex.quote(part) for part in shown))
     subprocess.run(argv, env=playbook_env(), check=True, timeout=600)  # noqa: S603 - our own argv
 
@@ -192,7 +198,8 @@ def report_backup(manifest: Mapping[str, Any], writer: Writer) -> Dict[str, Any]
     window = consistency.get("oplog") or {}
     banner(f"The backup is consistent: {consistency['mode']}")
     print(
-        f"dumped {', '.join(manifest['source']['hosts'])} (the hidden secondary); the oplog window has {window.get('count')} entries"
+        f"set {manifest['set_name']}, dumped from its hidden secondary (the role's choice); "
+        f"the oplog window has {window.get('count')} entries"
     )
     if window:
         during = writer.writes_between(window["first"], window["last"])

@@ -1,0 +1,56 @@
+"""A consistency the chosen node cannot give fails before anything is locked or written, in one line that says
+what to use instead; the default (auto) refuses a mongos the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.playbook_runner import run_playbook, write_inventory
+
+
+def _inventory(path: Path, uri: str, s3_endpoint, bucket: str, **extra) -> Path:
+    return write_inventory(
+        path,
+        {
+            "offsite_mongodb_connection": {"uri": uri},
+            "offsite_s3_connection": {
+                "endpoint_url": s3_endpoint.endpoint_url,
+                "region": s3_endpoint.region,
+                "access_key": s3_endpoint.access_key,
+                "secret_key": s3_endpoint.secret_key,
+            },
+            "offsite_s3_bucket": bucket,
+            "backup_staging_dir": str(path.parent),
+            **extra,
+        },
+    )
+
+
+def _refusal(run) -> str:
+    assert run.rc != 0
+    messages = [m for m in run.failures() if m.startswith("backup_consistency=")]
+    assert messages, run.tail()
+    assert "\n" not in messages[0]
+    assert not run.ran("Lock the node against writes, with a lease")
+    assert not run.ran("Create a private staging directory")
+    assert not run.ran("Dump straight into the S3 catalog (no local file; the manifest is written last)")
+    return messages[0]
+
+
+def test_oplog_on_a_standalone_server_is_refused_naming_lock(tmp_path, mongo_uri, s3_endpoint, s3_bucket):
+    run = run_playbook(
+        "backup",
+        _inventory(tmp_path / "hosts.yml", mongo_uri, s3_endpoint, s3_bucket, backup_consistency="oplog"),
+    )
+    message = _refusal(run)
+    assert "needs a replica-set member" in message and "a standalone" in message
+    assert "use backup_consistency=lock" in message
+
+
+def test_auto_refuses_a_mongos_and_nothing_is_locked(tmp_path, make_fsync_fake, s3_endpoint, s3_bucket):
+    mongos = make_fsync_fake(kind="mongos")
+    run = run_playbook("backup", _inventory(tmp_path / "hosts.yml", mongos.uri, s3_endpoint, s3_bucket))
+    message = _refusal(run)
+    assert message.startswith("backup_consistency=auto cannot back up localhost (a mongos")
+    assert "back up the members of each shard replica set instead" in message
+    assert not mongos.commands("fsync")
