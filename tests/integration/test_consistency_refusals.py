@@ -47,10 +47,16 @@ def test_oplog_on_a_standalone_server_is_refused_naming_lock(tmp_path, mongo_uri
     assert "use backup_consistency=lock" in message
 
 
-def test_auto_refuses_a_mongos_and_nothing_is_locked(tmp_path, make_fsync_fake, s3_endpoint, s3_bucket):
+def test_a_mongos_is_refused_with_the_shard_advice_and_nothing_is_locked(
+    tmp_path, make_fsync_fake, s3_endpoint, s3_bucket
+):
     mongos = make_fsync_fake(kind="mongos")
     run = run_playbook("backup", _inventory(tmp_path / "hosts.yml", mongos.uri, s3_endpoint, s3_bucket))
-    message = _refusal(run)
-    assert message.startswith("backup_consistency=auto cannot back up localhost (a mongos")
-    assert "back up the members of each shard replica set instead" in message
+    assert run.rc != 0
+    messages = [m for m in run.failures() if m.startswith("No node can be backed up in localhost")]
+    assert messages, run.tail()
+    assert "\n" not in messages[0]
+    assert "localhost=mongos" in messages[0]
+    assert "back up the members of each shard replica set instead" in messages[0]
+    assert not run.ran("Lock the node against writes, with a lease")
     assert not mongos.commands("fsync")
