@@ -37,12 +37,13 @@ def _refusal(run) -> str:
     return messages[0]
 
 
-def test_oplog_on_a_standalone_server_is_refused_naming_lock(tmp_path, mongo_uri, s3_endpoint, s3_bucket):
-    run = run_playbook(
-        "backup",
-        _inventory(tmp_path / "hosts.yml", mongo_uri, s3_endpoint, s3_bucket, backup_consistency="oplog"),
+def test_oplog_on_a_standalone_server_is_refused_naming_lock(tmp_path, fsync_fake, s3_endpoint, s3_bucket):
+    """The scripted standalone mongod (a real one in OFFSITE_TEST_MONGODB_URI runs as a replica set in CI)."""
+    inventory = _inventory(
+        tmp_path / "hosts.yml", fsync_fake.uri, s3_endpoint, s3_bucket, backup_consistency="oplog"
     )
-    message = _refusal(run)
+    message = _refusal(run_playbook("backup", inventory))
+    assert not fsync_fake.commands("fsync")
     assert "needs a replica-set member" in message and "a standalone" in message
     assert "use backup_consistency=lock" in message
 
