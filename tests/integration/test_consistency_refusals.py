@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.ansible_runner import run_module
 from support.playbook_runner import run_playbook, write_inventory
 
 
@@ -61,3 +62,20 @@ def test_a_mongos_is_refused_with_the_shard_advice_and_nothing_is_locked(
     assert "back up the members of each shard replica set instead" in messages[0]
     assert not run.ran("Lock the node against writes, with a lease")
     assert not mongos.commands("fsync")
+
+
+def test_the_dump_module_refuses_lock_on_an_arbiter_before_writing(replica_set, tmp_path):
+    dest = tmp_path / "never.archive"
+    result = run_module(
+        "mongo_dump_archive",
+        {
+            "uri": replica_set.anonymous_uri("arbiter"),
+            "dest": str(dest),
+            "consistency": "lock",
+            "connect_timeout": 5,
+        },
+    )
+    assert result.get("failed") is True
+    assert "is an arbiter: it holds no data to lock" in result["msg"]
+    assert "\n" not in result["msg"]
+    assert not dest.exists()
