@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test setup lint ruff ansible-lint sanity pytest build bench changelog docs clean
+.PHONY: test setup lint ruff ansible-lint sanity pytest build importer bench changelog docs clean
 
 test: setup lint sanity pytest build  ## every check, from a fresh clone
 
@@ -56,6 +56,16 @@ build: setup
 	rm -rf $(CACHE)/build && mkdir -p $(CACHE)/build
 	$(BIN)/ansible-galaxy collection build --output-path $(CACHE)/build $(CURDIR)
 	$(BIN)/python tests/check_artifact.py $(CACHE)/build/offsite-mongodb-*.tar.gz
+
+# Galaxy's importer (ansible-doc and ansible-lint on the artifact) in a venv of its own, since it pins its own
+# ansible-core and ansible-lint; any warning it prints fails the target.
+IMPORTER_VENV := $(CACHE)/importer-venv
+importer: build
+	test -x $(IMPORTER_VENV)/bin/python || $(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/python -m pip install --quiet galaxy-importer
+	cd $(CACHE)/build && PATH=$(IMPORTER_VENV)/bin:$$PATH $(IMPORTER_VENV)/bin/python -m galaxy_importer.main \
+	    offsite-mongodb-*.tar.gz > importer.log 2>&1 || { cat importer.log; exit 1; }
+	@grep -E "^(WARNING|ERROR)" $(CACHE)/build/importer.log && exit 1 || echo "galaxy-importer: no warnings"
 
 bench: setup
 	$(BIN)/python -m bench

@@ -17,6 +17,7 @@ REQUIRED = (
     "changelogs/changelog.yaml",
     "meta/runtime.yml",
     "meta/execution-environment.yml",
+    ".ansible-lint",  # Galaxy's importer runs ansible-lint in the artifact: the awx.awx mocks must be there
     "requirements.txt",
     "bindep.txt",
     "docs/docsite/links.yml",
@@ -28,7 +29,7 @@ FORBIDDEN_PREFIXES = (
     ".ruff_cache/",
 )  # fmt: skip
 FORBIDDEN_NAMES = (
-    "Makefile", "requirements-dev.txt", "requirements-docs.txt", "ruff.toml", ".gitignore", "pytest.ini", ".ansible-lint",
+    "Makefile", "requirements-dev.txt", "requirements-docs.txt", "ruff.toml", ".gitignore", "pytest.ini",
     "changelogs/.plugin-cache.yaml",
 )  # fmt: skip
 FORBIDDEN_SUFFIXES = (".pyc", ".tar.gz")
