@@ -5,9 +5,9 @@ Streamed: the dump written straight into the catalog's multipart upload (no loca
 The streamed run should take about as long as the slower stage (the stages overlap instead of
 adding up), with bounded memory and nothing written to local disk (``/proc/self/io`` write_bytes).
 
-Dataset size: ``OFFSITE_BENCH_STREAM_MB`` (default 64); compression ``OFFSITE_BENCH_STREAM_COMPRESSION``
-(default zstd). MongoDB: nx-27017 on loopback (or ``OFFSITE_TEST_MONGODB_URI``); S3: a moto server on
-loopback (or ``OFFSITE_TEST_S3_ENDPOINT`` with ``OFFSITE_TEST_S3_ACCESS_KEY``/``_SECRET_KEY``).
+Compression ``OFFSITE_BENCH_STREAM_COMPRESSION`` (default zstd). MongoDB: the fast in-memory server and
+nx-27017, one after the other (``bench/data_servers.py``: ``OFFSITE_BENCH_SERVERS`` and the sizes); S3: a
+moto server on loopback (or ``OFFSITE_TEST_S3_ENDPOINT`` with ``OFFSITE_TEST_S3_ACCESS_KEY``/``_SECRET_KEY``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from pathlib import Path
 
 import pymongo
 
-from bench.bench_archive import DATABASES, ROOT, generate, mongo_server, s3_endpoint
+from bench.data_servers import DATABASES, s3_endpoint, served, server_kinds
+from bench.measure import ROOT
+
+sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
 
 def disk_writes() -> int:
@@ -37,17 +40,18 @@ def disk_writes() -> int:
 
 def worker(argv) -> None:
     """Child process (own peak RSS and disk counters): ``worker KIND CONFIG_JSON``."""
-    from ansible_collections.offsite.mongodb.plugins.module_utils import dump  # noqa: PLC0415
-    from ansible_collections.offsite.mongodb.plugins.module_utils.dump_to_catalog import (  # noqa: PLC0415
-        dump_to_catalog,
+    from ansible_collections.offsite.mongodb.plugins.module_utils import dump, dump_plan  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import put_backup  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (  # noqa: PLC0415
+        catalog_from_options,
     )
-    from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import store_from_params  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.dump import dump_to_catalog  # noqa: PLC0415
 
     kind, config = argv[0], json.loads(argv[1])
-    plan = dump.DumpPlan(databases=list(DATABASES), compression=config["compression"])
-    store = store_from_params(config["s3"], environ={})
+    plan = dump_plan.DumpPlan(databases=list(DATABASES), compression=config["compression"])
+    store = catalog_from_options(config["s3"])
     before = disk_writes()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if kind == "file":
         client = pymongo.MongoClient(config["uri"])
         with open(config["path"], "wb") as sink:
@@ -55,12 +59,13 @@ def worker(argv) -> None:
             sink.flush()
             os.fsync(sink.fileno())
     elif kind == "upload":
-        store.put_file("bench-upload", config["path"], f"20260101T000000Z-{uuid.uuid4().hex[:6]}")
+        put_backup(store, "bench-upload", config["path"], f"20260101T000000Z-{uuid.uuid4().hex[:6]}")
     elif kind == "stream":
         dump_to_catalog(lambda: pymongo.MongoClient(config["uri"]), store, "bench-stream", plan)
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "disk_bytes": disk_writes() - before}))
+    print(json.dumps({"seconds": seconds, "cpu": time.process_time() - cpu, "peak_mib": peak_mib,
+                      "disk_bytes": disk_writes() - before}))  # fmt: skip
 
 
 def run(kind: str, config: dict) -> dict:
@@ -72,35 +77,30 @@ def run(kind: str, config: dict) -> dict:
 
 
 def main() -> None:
-    size_mb = int(os.environ.get("OFFSITE_BENCH_STREAM_MB", "64"))
     compression = os.environ.get("OFFSITE_BENCH_STREAM_COMPRESSION", "zstd")
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp,
-        mongo_server(Path(tmp)) as mongo,
-        s3_endpoint(Path(tmp)) as endpoint,
-    ):
-        workdir = Path(tmp)
-        bucket = f"bench-stream-{uuid.uuid4().hex[:10]}"
-        endpoint.client().create_bucket(Bucket=bucket)
-        written = generate(pymongo.MongoClient(mongo.uri), size_mb << 20)
-        print(f"dataset: {written / 2**20:.0f} MiB BSON; compression {compression}")
-        s3 = {"bucket": bucket, "endpoint_url": endpoint.endpoint_url, "access_key": endpoint.access_key,
-              "secret_key": endpoint.secret_key, "region": endpoint.region, "prefix": "bench"}  # fmt: skip
-        config = {
-            "uri": mongo.uri,
-            "compression": compression,
-            "path": str(workdir / "dump.archive"),
-            "s3": s3,
-        }
-        to_file = run("file", config)
-        upload = run("upload", config)
-        stream = run("stream", config)
-        slower = max(to_file["seconds"], upload["seconds"])
-        for name, result in (("dump to file", to_file), ("upload file", upload), ("streamed", stream)):
-            print(f"{name:12}: {result['seconds']:6.1f} s, peak RSS {result['peak_mib']:4.0f} MiB, "
-                  f"local disk written {result['disk_bytes'] / 2**20:7.1f} MiB")  # fmt: skip
-        print(f"streamed / slower stage: {stream['seconds'] / slower:.2f} (aim <= 1.15); "
-              f"streamed / sum of stages: {stream['seconds'] / (to_file['seconds'] + upload['seconds']):.2f}")  # fmt: skip
+    for kind in server_kinds():
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp,
+            served(kind, Path(tmp)) as (label, uri, _pid, data),
+            s3_endpoint(Path(tmp)) as endpoint,
+        ):
+            workdir = Path(tmp)
+            bucket = f"bench-stream-{uuid.uuid4().hex[:10]}"
+            endpoint.client().create_bucket(Bucket=bucket)
+            print(f"-- {label}: {data / 2**20:.0f} MiB BSON; compression {compression}", flush=True)
+            s3 = {"bucket": bucket, "endpoint_url": endpoint.endpoint_url, "access_key": endpoint.access_key,
+                  "secret_key": endpoint.secret_key, "region": endpoint.region, "prefix": "bench"}  # fmt: skip
+            config = {"uri": uri, "compression": compression, "path": str(workdir / "dump.archive"), "s3": s3}
+            to_file = run("file", config)
+            upload = run("upload", config)
+            stream = run("stream", config)
+            slower = max(to_file["seconds"], upload["seconds"])
+            for name, result in (("dump to file", to_file), ("upload file", upload), ("streamed", stream)):
+                print(f"{name:12}: {result['seconds']:6.1f} s, {result['cpu'] / (data / 2**30):5.1f} CPU-s/GiB, "
+                      f"peak RSS {result['peak_mib']:4.0f} MiB, local disk written {result['disk_bytes'] / 2**20:7.1f} MiB")  # fmt: skip
+            print(f"streamed / slower stage: {stream['seconds'] / slower:.2f} (aim <= 1.15); "
+                  f"streamed / sum of stages: {stream['seconds'] / (to_file['seconds'] + upload['seconds']):.2f}",
+                  flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

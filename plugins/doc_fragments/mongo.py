@@ -74,6 +74,8 @@ requirements:
   - Python >= 3.9 on the host that runs the module
   - pymongo >= 4.6 on the host that runs the module
 notes:
+  - The role C(offsite.mongodb.python_env) installs the Python libraries these modules need into a virtual
+    environment on the managed hosts when C(offsite_mongodb_python_venv) is set.
   - Connection failures, failed authentication and missing privileges each fail with a one-line message that
     says what to fix. Credentials never appear in results or messages.
 """

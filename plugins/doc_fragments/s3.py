@@ -90,6 +90,8 @@ requirements:
   - Python >= 3.9 on the host that runs the module
   - boto3 >= 1.34 on the host that runs the module
 notes:
+  - The role C(offsite.mongodb.python_env) installs the Python libraries these modules need into a virtual
+    environment on the managed hosts when C(offsite_mongodb_python_venv) is set.
   - An invalid bucket name, a missing bucket, denied access, a wrong region, rejected credentials and an unreachable
     endpoint each fail with a one-line message that says what to fix. Credentials never appear in results, warnings
     or messages.

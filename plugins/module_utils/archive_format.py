@@ -3,13 +3,14 @@
 The layout is ``MAGIC, prelude block (header + one entry per namespace + TERM), body blocks`` where
 each body block is a namespace header, documents and ``TERM``; a namespace ends with an EOF block
 carrying the CRC-64/XZ of all its document bytes. ``archive_writer`` and ``archive_reader`` build on
-this file. See docs/archive-format.md.
+this file. See docs/docsite/rst/archive-format.rst.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 try:
     import bson
@@ -17,11 +18,9 @@ try:
     from bson.int64 import Int64
     from bson.son import SON
 
-    BSON_IMPORT_ERROR: Optional[str] = None
-except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
+except ImportError:  # pragma: no cover - exercised on hosts without pymongo
     bson = json_util = SON = None
     Int64 = int
-    BSON_IMPORT_ERROR = str(exc)
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import (
@@ -36,6 +35,7 @@ MAX_OPLOG_DOCUMENT = MAX_DOCUMENT + 16 * 1024
 FORMAT_VERSION = "0.1"
 OPLOG_COLLECTION = "oplog"
 HEADER_TYPES = {"db": str, "collection": str, "EOF": bool, "CRC": Int64}
+_LENGTH = struct.Struct("<I")  # a BSON document's leading int32, read unsigned as the checks want
 
 
 class ArchiveError(OffsiteError):
@@ -135,23 +135,36 @@ def metadata_json(metadata: Dict[str, Any]) -> str:
     )
 
 
-def iter_document_lengths(data: bytes, limit: int = MAX_DOCUMENT) -> Iterator[int]:
-    """Lengths of the concatenated BSON documents in ``data``; raises ``ValueError`` on bad framing."""
-    view = memoryview(data)
-    total = len(view)
-    pos = 0
+def scan_documents(data: bytes, limit: int = MAX_DOCUMENT, lengths: Optional[List[int]] = None) -> int:
+    """How many whole BSON documents ``data`` concatenates (their lengths appended to ``lengths`` when given).
+
+    Raises ``ValueError`` on bad framing. One tight loop per batch: the dump runs it on every byte it writes.
+    """
+    unpack = _LENGTH.unpack_from
+    total = len(data)
+    pos = count = 0
     while pos < total:
         if total - pos < 5:
             raise ValueError(f"{total - pos} trailing bytes are not a document")
-        length = int.from_bytes(view[pos : pos + 4], "little")
+        (length,) = unpack(data, pos)
         if length < 5 or length > limit:
             raise ValueError(f"document length {length} is outside 5..{limit}")
-        if pos + length > total:
-            raise ValueError("a document runs past the end of the batch")
-        if view[pos + length - 1] != 0:
-            raise ValueError("a document does not end with a null byte")
-        yield length
         pos += length
+        if pos > total:
+            raise ValueError("a document runs past the end of the batch")
+        if data[pos - 1]:
+            raise ValueError("a document does not end with a null byte")
+        if lengths is not None:
+            lengths.append(length)
+        count += 1
+    return count
+
+
+def iter_document_lengths(data: bytes, limit: int = MAX_DOCUMENT) -> Iterator[int]:
+    """Lengths of the concatenated BSON documents in ``data``; raises ``ValueError`` on bad framing."""
+    lengths: List[int] = []
+    scan_documents(data, limit, lengths)
+    return iter(lengths)
 
 
 @dataclass

@@ -11,15 +11,11 @@ from typing import Dict, List, Optional, Tuple
 
 try:
     import bson
-    from bson import json_util
     from bson.int64 import Int64
     from bson.son import SON
-
-    BSON_IMPORT_ERROR: Optional[str] = None
-except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
-    bson = json_util = SON = None
+except ImportError:  # pragma: no cover - exercised on hosts without pymongo
+    bson = SON = None
     Int64 = int
-    BSON_IMPORT_ERROR = str(exc)
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (
     MAGIC,
@@ -29,7 +25,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format imp
     ArchiveHeader,
     NamespaceTotals,
     PreludeEntry,
-    iter_document_lengths,
+    scan_documents,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import crc64, to_signed
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
@@ -159,7 +155,7 @@ class NamespaceWriter:
         if not batch:
             return 0
         try:
-            count = sum(1 for _length in iter_document_lengths(batch, self._limit))
+            count = scan_documents(batch, self._limit)
         except ValueError as exc:
             raise OffsiteError(f"bad BSON from the server for {self.totals.ns}: {exc}") from None
         self.totals.crc = crc64(batch, self.totals.crc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
@@ -24,6 +24,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.catalog_layout imp
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.manifest import (
+    MANIFEST_NAME,
     build_manifest,
     check_sha256,
     dump_manifest,
@@ -64,7 +65,7 @@ class BackupListing:
 
     @property
     def manifest_keys(self) -> List[str]:
-        return [obj["Key"] for obj in self.objects if obj["Key"].rsplit("/", 1)[-1] == "manifest.json"]
+        return [obj["Key"] for obj in self.objects if obj["Key"].rsplit("/", 1)[-1] == MANIFEST_NAME]
 
     @property
     def complete(self) -> bool:
@@ -326,6 +327,32 @@ class Catalog:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **self.owner):
                 uploads.extend(page.get("Uploads", []))
         return uploads
+
+    def stale_uploads(
+        self, set_name: str, idle: timedelta, now: Optional[datetime] = None
+    ) -> List[Dict[str, Any]]:
+        """Unfinished uploads of a set that nothing has touched for ``idle``: left by runs that died.
+
+        A running backup sends a part every few seconds, so its upload is never idle that long; an
+        upload's last touch is its newest part (or its start, before the first part).
+        """
+        moment = to_utc(now or utc_now())
+        stale = []
+        for upload in self.multipart_uploads(self.layout.set_prefix(set_name)):
+            touched = to_utc(upload["Initiated"])
+            with self.errors("list the parts of an unfinished upload", upload["Key"]):
+                try:
+                    parts = self.client.list_parts(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"], **self.owner
+                    ).get("Parts", [])
+                except Exception as exc:
+                    if error_code(exc) == "NoSuchUpload":
+                        continue  # finished or aborted meanwhile
+                    raise
+            touched = max([touched, *(to_utc(part["LastModified"]) for part in parts)])
+            if moment - touched > idle:
+                stale.append(upload)
+        return stale
 
     def abort_uploads(self, uploads: Sequence[Mapping[str, Any]]) -> None:
         """Abort unfinished uploads (retried with backoff); one that finished or went meanwhile is fine."""

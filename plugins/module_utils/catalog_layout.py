@@ -27,10 +27,6 @@ class BackupKey:
     backup_id: str
     name: str
 
-    @property
-    def is_manifest(self) -> bool:
-        return self.name == MANIFEST_NAME
-
 
 class CatalogLayout:
     """The key layout under one prefix (``""`` for the bucket's root)."""

@@ -74,15 +74,3 @@ def to_signed(crc: int) -> int:
 def to_unsigned(value: int) -> int:
     """A header's int64 CRC as the unsigned value."""
     return value & MASK
-
-
-class Crc64:
-    """A running CRC-64/XZ: ``update`` with the bytes in order; ``value`` is the result so far."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def update(self, data: bytes) -> None:
-        self.value = crc64(data, self.value)

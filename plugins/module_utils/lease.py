@@ -54,7 +54,7 @@ def default_lease_dir() -> Path:
 def lease_path(directory: Optional[str], options: ConnectionOptions) -> Path:
     """The lease file for the node ``options`` points at (one lease per node)."""
     base = Path(directory) if directory else default_lease_dir()
-    digest = hashlib.sha256(options.describe().encode()).hexdigest()[:20]
+    digest = hashlib.sha256(options.safe_address().encode()).hexdigest()[:20]
     return base / f"fsync-lease-{digest}.json"
 
 

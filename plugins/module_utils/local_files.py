@@ -179,13 +179,21 @@ def remove_quietly(path: str) -> None:
         os.unlink(path)
 
 
-def check_archive_file(path: str) -> None:
-    """Read the whole archive file (any compression) with every check; a one-line error if it is not one."""
+def check_archive_file(path: str, consequence: str = "nothing was stored") -> None:
+    """Read the whole archive file (any compression) with every check; a one-line error if it is not whole."""
     with open(path, "rb") as handle:
         try:
             stream, _compression = decompressing_reader(handle)
             read_all(stream, parse_metadata=True)
         except OffsiteError as exc:
-            raise OffsiteError(
-                f"{path} is not a whole mongodump archive ({exc}): nothing was stored"
-            ) from None
+            raise OffsiteError(f"{path} is not a whole mongodump archive ({exc}); {consequence}") from None
+
+
+def check_file_sha256(path: str, expected: str, source: str, consequence: str) -> None:
+    """A one-line error when the file's SHA-256 is not ``expected`` (recorded by ``source``)."""
+    actual = file_sha256(path)
+    if actual != expected.strip().lower():
+        raise OffsiteError(
+            f"{path} is corrupt or not the archive meant: its SHA-256 is {actual}, not the {expected} of {source}; "
+            f"{consequence}"
+        )

@@ -1,6 +1,6 @@
 """The backup manifest: a versioned JSON document written last, whose presence makes a backup complete.
 
-The schema is documented in ``docs/manifest.md``. Readers accept any manifest whose ``schema_version``
+The schema is documented in ``docs/docsite/rst/manifest.rst``. Readers accept any manifest whose ``schema_version``
 is at most ``SCHEMA_VERSION`` and ignore fields they do not know.
 """
 

@@ -62,7 +62,7 @@ class ConnectionOptions:
     tls_allow_invalid_hostnames: Optional[bool] = None
     connect_timeout: int = 10
 
-    def describe(self) -> str:
+    def safe_address(self) -> str:
         """Where this connects, without credentials (safe for messages)."""
         if self.uri:
             scheme, rest = self.uri.split("://", 1)
@@ -187,7 +187,7 @@ def mongo_errors(options: ConnectionOptions, action: str) -> Iterator[None]:
 
 def describe_error(options: ConnectionOptions, action: str, exc: Exception) -> str:
     """The one-line message for a pymongo error (never includes secrets)."""
-    where = options.describe()
+    where = options.safe_address()
     code = getattr(exc, "code", None)
     if code == AUTHENTICATION_FAILED or isinstance(exc, getattr(pymongo_errors, "AuthenticationFailed", ())):
         return (

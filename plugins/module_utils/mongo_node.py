@@ -11,14 +11,12 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.server_version imp
     version_text,
 )
 
-KINDS = ("standalone", "primary", "secondary", "arbiter", "mongos", "other")
-
 
 @dataclass(frozen=True)
 class NodeInfo:
     """What kind of node a client is talking to."""
 
-    kind: str  # one of KINDS
+    kind: str  # standalone | primary | secondary | arbiter | mongos | other
     version: Version
     set_name: Optional[str] = None
     hidden: bool = False

@@ -1,9 +1,9 @@
 """Oplog replay: the oplog entries an archive holds, applied with ``applyOps`` after the data.
 
-No-op entries and entries of the config, local and admin system namespaces are skipped, and the
-collection UUIDs (``ui``) are removed, also from nested ``applyOps``, as mongorestore --oplogReplay
-does (mongo-tools mongorestore/oplog.go): mongod finds an op's collection by its ``ui``, and the
-restored collections have new UUIDs.
+As mongorestore --oplogReplay does (mongo-tools mongorestore/oplog.go): no-op entries, index-build
+markers and entries of the config, local and admin system namespaces are skipped, and each entry's
+collection UUID (``ui``, also inside nested ``applyOps``) is removed, because restored collections
+have new UUIDs and a server would look the old one up and fail with NamespaceNotFound.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from typing import Any, List
 
 try:
     import bson
-    from bson.raw_bson import RawBSONDocument
     from bson.son import SON
 except (
     ImportError
 ):  # pragma: no cover - hosts without pymongo fail in mongo_connection.connect with a clear message
-    bson = RawBSONDocument = SON = None
+    bson = SON = None
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import server_message
@@ -25,6 +24,17 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import 
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestorePlan
 
 OPLOG_BATCH = 1000  # entries per applyOps command
+SKIPPED_COMMANDS = ("startIndexBuild", "abortIndexBuild")
+
+
+def without_uuids(entry: Any) -> Any:
+    """The entry without ``ui``, in nested ``applyOps`` too (mongorestore's default, no --preserveUUID)."""
+    entry.pop("ui", None)
+    nested = (entry.get("o") or {}).get("applyOps") if entry.get("op") == "c" else None
+    if isinstance(nested, list):
+        for inner in nested:
+            without_uuids(inner)
+    return entry
 
 
 def apply_oplog(client: Any, entries: List[bytes], plan: RestorePlan) -> int:
@@ -38,29 +48,13 @@ def apply_oplog(client: Any, entries: List[bytes], plan: RestorePlan) -> int:
             continue
         if entry.get("op") != "c" and not selected.selects(ns):
             continue
-        batch.append(_without_uuids(entry) if _names_uuids(entry) else RawBSONDocument(raw))
+        command = next(iter(entry.get("o") or {}), None) if entry.get("op") == "c" else None
+        if command in SKIPPED_COMMANDS:
+            continue
+        batch.append(without_uuids(entry))
     if batch:
         try:
             client.admin.command("applyOps", batch)
         except Exception as exc:
             raise OffsiteError(f"oplog replay failed on {plan.where}: {server_message(exc)[:300]}") from None
     return len(batch)
-
-
-def _nested(entry: Any) -> List[Any]:
-    o = entry.get("o")
-    if entry.get("op") == "c" and isinstance(o, dict) and isinstance(o.get("applyOps"), list):
-        return o["applyOps"]
-    return []
-
-
-def _names_uuids(entry: Any) -> bool:
-    return "ui" in entry or any(_names_uuids(op) for op in _nested(entry))
-
-
-def _without_uuids(entry: Any) -> Any:
-    """The entry (a decoded SON) without ``ui``, in it and in the ops it nests."""
-    entry.pop("ui", None)
-    for op in _nested(entry):
-        _without_uuids(op)
-    return entry

@@ -241,8 +241,12 @@ class _Restore:
             self.oplog = []
 
     def merge_auth(self) -> None:
+        """Merge users and roles; ``drop`` removes users missing from the archive only on a whole restore."""
+        whole = not (self.plan.include or self.plan.exclude or self.plan.ns_from)
         if self.auth["users"] or self.auth["roles"]:
-            merge_users_and_roles(self.client, self.auth["users"], self.auth["roles"], self.plan.drop)
+            merge_users_and_roles(
+                self.client, self.auth["users"], self.auth["roles"], self.plan.drop and whole
+            )
 
     def run(self) -> None:
         try:

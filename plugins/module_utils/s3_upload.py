@@ -193,10 +193,6 @@ class UploadStream:
             if left_behind and isinstance(exc, OffsiteError):
                 raise OffsiteError(str(exc) + left_behind) from None
 
-    @property
-    def bytes_written(self) -> int:
-        return self._written
-
     # -- internals ------------------------------------------------------------------------------
     def _current_part_size(self) -> int:
         if self.fixed is not None:

@@ -271,9 +271,18 @@ manifest_key:
   type: str
   sample: mongodb/rs0/20261125T031500Z/manifest.json
 manifest:
-  description: The manifest as stored (see the collection's C(docs/manifest.md)).
+  description: The manifest as stored (see the manifest page of the collection's docs).
   returned: when O(bucket) is set and not in check mode
   type: dict
+aborted_uploads:
+  description:
+    - Unfinished multipart uploads of this set that runs which died left behind (untouched for 15 minutes), aborted
+      before this dump started. A backup still running is never touched.
+  returned: when O(bucket) is set and not in check mode
+  type: list
+  elements: dict
+  sample: [{"key": "mongodb/rs0/20261124T031500Z/mongodump.archive.zst", "upload_id": "abc",
+            "initiated": "2026-11-24T03:15:00Z"}]
 duration_seconds:
   description: How long the dump took.
   returned: success

@@ -146,7 +146,7 @@ attributes:
 seealso:
   - name: Manifest schema
     description: The fields of manifest.json.
-    link: https://github.com/offsite/mongodb/blob/main/docs/manifest.md
+    link: https://github.com/offsite/mongodb/blob/main/docs/docsite/rst/manifest.rst
   - name: restic forget
     description: The retention rules this module combines the same way.
     link: https://restic.readthedocs.io/en/stable/060_forget.html
@@ -259,56 +259,13 @@ verified:
   type: bool
   sample: true
 backups:
-  description: The catalog, newest first; incomplete backups have RV(backups[].complete=false).
+  description:
+    - The catalog, newest first (the deprecated O(mode=list)); each element is described by the
+      RV(offsite.mongodb.s3_backup_archive_info#module:backups) return value of M(offsite.mongodb.s3_backup_archive_info).
   returned: when O(mode=list)
   type: list
   elements: dict
-  contains:
-    backup_id:
-      description: The backup id.
-      type: str
-      sample: 20261123T101500Z
-    set_name:
-      description: The set the backup belongs to.
-      type: str
-      sample: rs0
-    created:
-      description: When the backup was taken (from its id), ISO 8601 UTC.
-      type: str
-      sample: "2026-11-23T10:15:00Z"
-    size:
-      description: The archive's size in bytes (for incomplete backups, the bytes stored so far).
-      type: int
-      sample: 1048576
-    sha256:
-      description: The archive's SHA-256, null for incomplete backups.
-      type: str
-      sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-    complete:
-      description: Whether the backup has its manifest.
-      type: bool
-      sample: true
-    namespaces:
-      description: Per-namespace counts from the manifest (C(ns), C(type), C(documents), C(bytes)).
-      type: list
-      elements: dict
-      sample: [{"ns": "shop.orders", "type": "collection", "documents": 1200, "bytes": 480000}]
-    documents:
-      description: The number of documents in the backup, when the manifest records it.
-      type: int
-      sample: 1200
-    labels:
-      description: The labels stored with the backup.
-      type: dict
-      sample: {"reason": "nightly"}
-    archive_key:
-      description: The key of the archive object (null for incomplete backups).
-      type: str
-      sample: mongodb-backups/rs0/20261123T101500Z/mongodump.archive.gz
-    problem:
-      description: Why a backup that has a manifest is still not usable (for example a damaged manifest).
-      type: str
-      sample: manifest.json is not valid JSON
+  sample: [{"backup_id": "20261123T101500Z", "set_name": "rs0", "complete": true, "size": 1048576}]
 foreign_keys:
   description: Keys under the prefix that are not backups of this collection; they are left alone.
   returned: when O(mode=list) or O(mode=prune)
@@ -340,8 +297,11 @@ removed:
   elements: dict
   sample: [{"backup_id": "20261001T101500Z", "reason": "not kept by any keep_* rule"}]
 aborted_uploads:
-  description: Unfinished multipart uploads aborted (or that would be aborted in check mode).
-  returned: when O(mode=prune) or O(mode=delete)
+  description:
+    - Unfinished multipart uploads aborted (or that would be aborted in check mode).
+    - With O(mode=put), the uploads of this set that runs which died left behind (untouched for 15 minutes); a
+      backup still running is never touched.
+  returned: when O(mode=prune), O(mode=delete) or O(mode=put)
   type: list
   elements: dict
   sample: [{"key": "mongodb-backups/rs0/20261123T101500Z/mongodump.archive.gz", "upload_id": "abc",

@@ -104,11 +104,12 @@ def test_include_exclude(mongo_uri, client, dumped):
 def test_wrong_sha256_fails_before_anything_is_written(mongo_uri, client, dumped):
     src, _unused = dumped
     result = restore(mongo_uri, src, sha256="0" * 64)
-    assert result["failed"] is True and "not the expected" in result["msg"]
+    assert result["failed"] is True and "is corrupt or not the archive meant" in result["msg"]
+    assert "nothing was restored" in result["msg"]
     assert "rdst" not in client.list_database_names()
 
 
-def test_corrupt_archive_names_namespace_and_offset_and_reports_progress(mongo_uri, client, tmp_path):
+def test_corrupt_archive_names_namespace_and_offset_and_writes_nothing(mongo_uri, client, tmp_path):
     dest = tmp_path / "plain.archive"
     run_module(
         "mongo_dump_archive",
@@ -125,8 +126,8 @@ def test_corrupt_archive_names_namespace_and_offset_and_reports_progress(mongo_u
     assert (
         "corrupt archive at byte" in result["msg"] and "in namespace rsrc.big: CRC mismatch" in result["msg"]
     )
-    complete = {n["ns"]: n["complete"] for n in result["namespaces"]}
-    assert complete["rdst.big"] is False
+    assert "nothing was restored" in result["msg"]
+    assert "rdst" not in client.list_database_names()  # verified whole before the first write
     truncated = tmp_path / "truncated.archive"
     truncated.write_bytes(bytes(dest.read_bytes()[:-10]))
     result = restore(mongo_uri, truncated, ns_to=["rdst2.*"])
@@ -135,6 +136,7 @@ def test_corrupt_archive_names_namespace_and_offset_and_reports_progress(mongo_u
         and "truncated" in result["msg"]
         and "corrupt archive at byte" in result["msg"]
     )
+    assert "rdst2" not in client.list_database_names()
 
 
 def test_restore_of_a_real_mongodump_fixture(mongo_uri, client):

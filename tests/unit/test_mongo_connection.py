@@ -54,7 +54,7 @@ def test_bad_options_fail_with_the_fix(params, message):
 
 def test_describe_never_shows_credentials():
     options = ConnectionOptions(uri="mongodb://backup:hunter2@db1:27017,db2:27017/admin?replicaSet=rs0")
-    assert options.describe() == "mongodb://db1:27017,db2:27017"
+    assert options.safe_address() == "mongodb://db1:27017,db2:27017"
     failure = errors.OperationFailure("Authentication failed.", code=18)
     message = describe_error(options, "connect", failure)
     assert "hunter2" not in message

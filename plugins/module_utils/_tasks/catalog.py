@@ -39,6 +39,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.times import (
 )
 
 READ_BLOCK = 8 * 1024 * 1024
+STALE_UPLOAD_IDLE = "15m"  # an unfinished upload untouched this long was left by a run that died
 NEEDS_SET = ("put", "get", "delete", "prune")
 
 
@@ -144,6 +145,7 @@ def put_backup(
             "sha256": file_sha or expected,
             "manifest": {},
         }
+    cleaned = clean_stale_uploads(catalog, set_name)
     stream = catalog.open_upload(
         set_name, backup_id, compression, size=size, expected_sha256=expected, now=now
     )
@@ -154,7 +156,16 @@ def put_backup(
     manifest = catalog.commit(
         set_name, backup_id, stream.result, metadata=meta, labels=labels, compression=compression, now=now
     )
-    return _put_result(catalog, manifest, changed=True)
+    return {**_put_result(catalog, manifest, changed=True), "aborted_uploads": cleaned}
+
+
+def clean_stale_uploads(
+    catalog: Catalog, set_name: str, idle: str = STALE_UPLOAD_IDLE
+) -> List[Dict[str, Any]]:
+    """Abort the unfinished uploads that dead runs of this set left (a running backup's is never idle)."""
+    stale = catalog.stale_uploads(set_name, parse_duration(idle, "stale upload idle time"))
+    catalog.abort_uploads(stale)
+    return [upload_summary(upload) for upload in stale]
 
 
 def _stored_as(

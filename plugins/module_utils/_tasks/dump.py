@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import clean_stale_uploads
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (
     catalog_from_options,
 )
@@ -71,7 +72,7 @@ def choose_dumper(options: ConnectionOptions, engine: str, tool_path: Optional[s
 def run_dump_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
     """Dump to ``dest`` or into the catalog ``bucket``; the module result (warnings under ``warnings``)."""
     options = connection_options(params)
-    plan = dump_plan_from_options(params, options.describe())
+    plan = dump_plan_from_options(params, options.safe_address())
     engine, dumper = choose_dumper(options, params.get("engine") or "auto", params.get("mongodump_path"))
     with mongo_errors(options, "dump"):
         if params.get("bucket"):
@@ -157,6 +158,7 @@ def dump_to_catalog(
     try:
         if check_mode:
             return {"changed": True, "path": None, "engine": "native", **preview_dump(client, plan), **keys}
+        cleaned = clean_stale_uploads(catalog, set_name)
         with catalog.open_upload(set_name, backup_id, plan.compression) as upload:
             report = dump_archive(client, upload, plan)
     finally:
@@ -167,5 +169,5 @@ def dump_to_catalog(
     manifest = catalog.commit(
         set_name, backup_id, uploaded, metadata=result, labels=labels, compression=plan.compression
     )
-    result.update(changed=True, manifest=manifest, warnings=report.warnings, **keys)
+    result.update(changed=True, manifest=manifest, warnings=report.warnings, aborted_uploads=cleaned, **keys)
     return result

@@ -79,7 +79,7 @@ def set_lock_state(
     try:
         with mongo_errors(options, "inspect the node"):
             node = read_node(client)
-        fsync_lock.check_lockable(node, options.describe())
+        fsync_lock.check_lockable(node, options.safe_address())
         if state == "unlocked":
             with mongo_errors(options, "unlock fsync locks"):
                 result = _unlock(client, check_mode)

@@ -40,7 +40,7 @@ def run_node_info_task(params: Mapping[str, Any]) -> Dict[str, Any]:
             )
     finally:
         client.close()
-    info["address"] = options.describe()
+    info["address"] = options.safe_address()
     return {"changed": False, "node": info}
 
 

@@ -14,7 +14,12 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.database_tools imp
     run_mongorestore,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.local_files import HashingReader, file_sha256
+from ansible_collections.offsite.mongodb.plugins.module_utils.local_files import (
+    HashingReader,
+    check_archive_file,
+    check_file_sha256,
+    read_sidecar,
+)
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import (
     ConnectionOptions,
     connect,
@@ -65,7 +70,7 @@ def choose_restorer(
 def run_restore_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
     """Restore ``src``; raises ``RestoreFailed`` (with the partial report) when it stops part way."""
     options = connection_options(params)
-    plan = restore_plan_from_options(params, options.describe(), check_only=check_mode)
+    plan = restore_plan_from_options(params, options.safe_address(), check_only=check_mode)
     engine, restorer = choose_restorer(
         options, params.get("engine") or "auto", params.get("mongorestore_path")
     )
@@ -78,6 +83,22 @@ def run_restore_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, A
         )  # fmt: skip
 
 
+def verify_before_writing(src: str, expected_sha256: Optional[str], check_only: bool = False) -> str:
+    """Prove ``src`` whole before anything is written; returns how (``sha256`` or ``read``, ``none`` in check mode)."""
+    consequence = "nothing was restored; fetch the archive again or restore another backup"
+    if expected_sha256:
+        check_file_sha256(src, expected_sha256, "the sha256 option", consequence)
+        return "sha256"
+    recorded = read_sidecar(src)
+    if recorded:
+        check_file_sha256(src, recorded, "its .sha256 sidecar", consequence)
+        return "sha256"
+    if check_only:
+        return "none"  # check mode reads and verifies the whole archive anyway
+    check_archive_file(src, consequence)
+    return "read"
+
+
 def restore_from_file(
     client_factory: Callable[[], Any],
     src: str,
@@ -87,16 +108,15 @@ def restore_from_file(
     engine: str = "native",
     expected_sha256: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Restore the archive file ``src``; ``expected_sha256`` is checked before any write."""
+    """Restore the archive file ``src``, verified whole before the first write.
+
+    With a digest (``expected_sha256``, or the ``.sha256`` sidecar the dump wrote) the file's SHA-256 is
+    checked first; without one the whole archive is read once with every check. A corrupt archive
+    therefore never leaves a document in a target namespace.
+    """
     if not os.path.isfile(src):
         raise OffsiteError(f"src {src} is not a file: give the path of an archive")
-    if expected_sha256:
-        actual = file_sha256(src)
-        if actual != expected_sha256.strip().lower():
-            raise OffsiteError(
-                f"src {src} has SHA-256 {actual}, not the expected {expected_sha256}: the file is damaged or not "
-                "the backup you meant; fetch it again"
-            )
+    verify_before_writing(src, expected_sha256, check_only=plan.check_only)
     client = None if plan.check_only else client_factory()
     try:
         with open(src, "rb") as handle:
