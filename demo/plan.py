@@ -13,8 +13,8 @@ make demo: a whole run of the collection on this machine, nothing leaves 127.0.0
      to the dump's end and checked document by document), .verify
   5. stop the writer and the servers by PID
 Time on 2 cores: setup from a fresh clone about 40 s (pip's download cache warm; longer when every
-package is downloaded); once set up, the run itself took 170 s measured on a busy machine (load
-average 12 on 2 cores) and is shorter on an idle one."""
+package is downloaded); once set up, the run itself took 63 s to 170 s measured on a shared machine
+(load average 9 to 12 on 2 cores); less on an idle one."""
 
 
 def main() -> int:
