@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterator, Optional
 
 try:
@@ -9,12 +10,13 @@ try:
     from bson.raw_bson import RawBSONDocument
     from bson.son import SON
     from bson.timestamp import Timestamp
+    from pymongo.errors import ConfigurationError
 
     RAW = CodecOptions(document_class=RawBSONDocument)
 except (
     ImportError
 ):  # pragma: no cover - hosts without pymongo fail in mongo_connection.connect with a clear message
-    RawBSONDocument = SON = Timestamp = RAW = None
+    RawBSONDocument = SON = Timestamp = RAW = ConfigurationError = None
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpNamespace
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
@@ -89,12 +91,29 @@ class SnapshotReader(CollectionReader):
         self.at_cluster_time = at
         return at
 
+    def _session(self) -> Any:
+        """An explicit session keeps find and getMore together; none where pymongo offers none.
+
+        On a direct connection to a hidden member (which pymongo types RSOther, not readable) pymongo
+        refuses explicit sessions; the server continues a cursor opened without one just as well.
+        """
+        if getattr(self, "_no_sessions", False):
+            return contextlib.nullcontext()
+        session = self.client.start_session(causal_consistency=False)
+        try:
+            self.client.admin.command("ping", session=session)
+        except ConfigurationError:
+            session.end_session()
+            self._no_sessions = True
+            return contextlib.nullcontext()
+        return session
+
     def batches(self, item: DumpNamespace) -> Iterator[bytes]:
         command = SON([("find", item.data_collection), ("filter", item.query or {})])
         if self.batch_size:
             command["batchSize"] = self.batch_size
         command["readConcern"] = SON([("level", "snapshot"), ("atClusterTime", self.at_cluster_time)])
-        with self.client.start_session(causal_consistency=False) as session:
+        with self._session() as session:
             try:
                 yield from command_cursor_batches(self.client, item.db, command, session)
             except OffsiteError:

@@ -105,6 +105,7 @@ def consistency_warnings(client: Any, plan: DumpPlan, node: NodeInfo) -> List[st
             "use consistency oplog or lock"
         )
     if plan.consistency == "lock":
+        fsync_lock.check_lockable(node, plan.where)  # an arbiter or an old mongos: refused, with what to do
         try:
             locked = fsync_lock.is_locked(client)
         except Exception:
@@ -147,7 +148,9 @@ class _CollectionCopier:
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="dump") as pool:
             futures = [pool.submit(self.copy_one, item) for item in ordinary]
             done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [future for future in done if future.exception() is not None]
+            # The first failure in submission order is the cause; later ones may only be its echo
+            # (a namespace left open by the failed copy makes the next one exceed the open limit).
+            failed = [future for future in futures if future in done and future.exception() is not None]
             if failed:
                 self.stop.set()
                 for future in futures:
@@ -160,7 +163,7 @@ def _open_consistency_window(client: Any, plan: DumpPlan) -> Tuple[CollectionRea
     oplog = None
     reader = CollectionReader(client, plan.batch_size)
     if plan.consistency == "oplog":
-        oplog = OplogCapture(client)
+        oplog = OplogCapture(client, plan.databases)
         oplog.begin(plan.where)
     if plan.consistency == "snapshot":
         reader = SnapshotReader(client, plan.batch_size)

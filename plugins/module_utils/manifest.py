@@ -23,7 +23,7 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAPPED_FIELDS = (
     "path", "size", "sha256", "compression", "consistency", "engine", "server_version", "namespaces",
     "documents", "oplog", "started_at", "finished_at", "duration_seconds", "hosts", "host", "replica_set",
-    "topology", "tool_version", "source",
+    "topology", "tool_version", "source", "writes_held_seconds",
 )  # fmt: skip
 
 
@@ -53,6 +53,9 @@ def build_manifest(
         consistency = {"mode": consistency}
     consistency = dict(consistency)
     consistency.setdefault("oplog", meta.get("oplog"))
+    # lock: how long the node held writes (the backup role measures it).
+    if meta.get("writes_held_seconds") is not None:
+        consistency.setdefault("writes_held_seconds", float(meta["writes_held_seconds"]))
     archive_info = dict(archive)
     archive_info.setdefault("compression", meta.get("compression"))
     manifest = {

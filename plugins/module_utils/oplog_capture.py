@@ -7,7 +7,7 @@ over during the dump and the dump fails (mongo-tools mongodump/oplog_dump.go).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 try:
     import bson
@@ -33,9 +33,10 @@ def timestamp_record(ts: Timestamp) -> Dict[str, int]:
 class OplogCapture:
     """The oplog window of a dump: position before it, entries written during it."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, databases: Sequence[str] = ()) -> None:
         self.oplog = client.get_database("local", codec_options=RAW)["oplog.rs"]
         self.start: Optional[Timestamp] = None
+        self.databases = frozenset(databases)  # a dump of some databases keeps only their entries
 
     def last_timestamp(self, where: str) -> Timestamp:
         doc = self.oplog.find_one({}, sort=[("$natural", -1)], projection={"ts": 1})
@@ -68,7 +69,7 @@ class OplogCapture:
                             "make the oplog larger or dump less at a time"
                         )
                 last = bson.decode(batch[sum(lengths[:-1]) :])["ts"]
-                count += stream.write(batch)
+                count += stream.write(self._selected(batch, lengths))
         finally:
             cursor.close()
         if first is None:
@@ -76,3 +77,26 @@ class OplogCapture:
                 f"the oplog rolled over during the dump (the start entry {self.start} is gone): make the oplog larger"
             )
         return {"first": timestamp_record(first), "last": timestamp_record(last), "count": count}
+
+    def _selected(self, batch: bytes, lengths: List[int]) -> bytes:
+        """The batch, or for a dump of some databases only the entries that touch them.
+
+        A restore replays every entry of the archive's oplog: entries of databases the archive does
+        not hold would fail there (their collections do not exist) or write data nobody asked for.
+        """
+        if not self.databases:
+            return batch
+        kept, offset = [], 0
+        for length in lengths:
+            raw = batch[offset : offset + length]
+            offset += length
+            if self._touches(bson.decode(raw)):
+                kept.append(raw)
+        return b"".join(kept)
+
+    def _touches(self, entry: Dict[str, Any]) -> bool:
+        database = str(entry.get("ns", "")).partition(".")[0]
+        if database in self.databases:
+            return True
+        nested = (entry.get("o") or {}).get("applyOps") if entry.get("op") == "c" else None
+        return isinstance(nested, list) and any(self._touches(op) for op in nested)

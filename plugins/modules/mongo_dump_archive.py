@@ -68,9 +68,14 @@ options:
         M(offsite.mongodb.mongo_fsync_lock)); the dump warns when the node reports no lock.
       - V(oplog) (replica-set members) records the oplog position before the dump and appends the oplog entries
         written during it, so that a restore with O(offsite.mongodb.mongo_restore_archive#module:oplog_replay)
-        gives the state at the end of the dump.
+        gives the state at the end of the dump. With O(databases), only the entries of those databases are kept, so
+        that the replay never touches a database the archive does not hold.
       - V(snapshot) (MongoDB 5.0+ replica sets and sharded clusters) reads every collection at one cluster time; it
         fails with a clear message when the dump outlasts the server's snapshot history window.
+      - The default is V(none) so that the module does only what its task says; the C(offsite.mongodb.backup) role
+        chooses a consistent mode by default (C(backup_consistency=auto)).
+      - A mode the node cannot give (V(oplog) on a standalone server, V(snapshot) before MongoDB 5.0, V(lock) on an
+        arbiter or a mongos before 7.0.2) fails before anything is written, in one line that names what to use.
     type: str
     choices: [none, lock, oplog, snapshot]
     default: none

@@ -103,6 +103,18 @@ backups:
       description: The number of documents in the backup, when the manifest records it.
       type: int
       sample: 1200
+    consistency:
+      description: >-
+        How consistent the backup is, as its manifest records it - C(oplog), C(lock), C(snapshot) or C(none)
+        (absent for incomplete backups).
+      type: str
+      sample: oplog
+    writes_held_seconds:
+      description: >-
+        For C(lock) backups taken by the backup role, how long the node held writes (from the lock request to the
+        unlock, an upper bound); null otherwise.
+      type: float
+      sample: 2.4
     labels:
       description: The labels stored with the backup.
       type: dict

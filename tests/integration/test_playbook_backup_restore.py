@@ -23,6 +23,7 @@ def _connection_vars(mongo_uri: str, s3_endpoint, bucket: str, staging: Path) ->
             "secret_key": s3_endpoint.secret_key if s3_endpoint.real else SECRET_KEY,
         },
         "offsite_s3_bucket": bucket,
+        "backup_consistency": "none",  # nx-27017 is a standalone whose fsync lock is a no-op: auto would refuse it
         "backup_staging_dir": str(staging),
         "restore_staging_dir": str(staging),
     }

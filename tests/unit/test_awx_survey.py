@@ -24,7 +24,11 @@ BIN = Path(sys.executable).parent
 
 # Variables the playbooks themselves read (not role options); each must really appear in playbooks or defaults.
 PLAYBOOK_VARS = {"offsite_hosts", "offsite_s3_bucket", "offsite_s3_prefix", "offsite_catalog_host"}
-SURVEY_TYPES = {"str": {"text", "textarea", "multiplechoice", "password"}, "int": {"integer"}}
+SURVEY_TYPES = {
+    "str": {"text", "textarea", "multiplechoice", "password"},
+    "int": {"integer"},
+    "raw": {"multiplechoice", "text"},
+}
 
 
 class _Loader(yaml.SafeLoader):

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(
     path.name for path in (ROOT / "roles").iterdir() if (path / "meta" / "argument_specs.yml").exists()
 )
-SPEC_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict}
+SPEC_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "raw": object}
 
 
 def options(role: str) -> Dict[str, Dict[str, Any]]:

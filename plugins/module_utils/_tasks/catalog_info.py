@@ -76,6 +76,7 @@ def backup_summary(
             namespaces=namespaces,
             labels=manifest.get("labels") or {},
             consistency=consistency.get("mode"),
+            writes_held_seconds=consistency.get("writes_held_seconds"),
             compression=archive.get("compression"),
         )
     elif isinstance(manifest, OffsiteError):

@@ -120,7 +120,7 @@ def find(call: Call) -> Dict[str, Any]:
     return reply
 
 
-@command("getMore", kind="read")
+@command("getMore")  # kind any: mongod allows getMore on secondaries always (cursor already admitted)
 def get_more(call: Call) -> Dict[str, Any]:
     cmd = call.command
     max_time = cmd.get("maxTimeMS")

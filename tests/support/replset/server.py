@@ -50,7 +50,7 @@ class Server:
         if member.data_bearing:
             with self.store.lock:
                 reply["$clusterTime"] = self.store.clock.cluster_time_field()
-                reply["operationTime"] = self.store.clock.last
+                reply.setdefault("operationTime", self.store.clock.last)
         return reply
 
     def _run(self, request: Request, member: Member, connection: Connection) -> Dict[str, Any]:
@@ -74,7 +74,12 @@ class Server:
             if spec.kind == "write":
                 while member.fsync_count > 0:  # fsync lock: writes queue until the last unlock
                     self.store.lock.wait()
-            return spec.handler(call)
+            reply = spec.handler(call)
+            # As on mongod, a command's operationTime is the time of its own write or read, taken
+            # before another client's write can move the clock on.
+            if member.data_bearing:
+                reply.setdefault("operationTime", self.store.clock.last)
+            return reply
 
     @staticmethod
     def _check_member(request: Request, member: Member, kind: str) -> None:
