@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support import servers  # noqa: E402
 from support.fsync_fake import FsyncFake  # noqa: E402
+from support.replset import start_replica_set  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +80,26 @@ def make_fsync_fake():
     yield make
     for fake in started:
         fake.stop()
+
+
+@pytest.fixture(scope="session")
+def replica_set(tmp_path_factory):
+    """The replica-set stand-in (support/replset): primary, secondary, hidden secondary, arbiter on loopback."""
+    started = start_replica_set(tmp_path_factory.mktemp("replset"))
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def make_replica_set(tmp_path_factory):
+    """Start extra sets with other settings (oplog cap, version, members); all stopped afterwards."""
+    started = []
+
+    def make(**kwargs):
+        replica = start_replica_set(tmp_path_factory.mktemp("replset"), **kwargs)
+        started.append(replica)
+        return replica
+
+    yield make
+    for replica in started:
+        replica.stop()
