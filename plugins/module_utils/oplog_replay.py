@@ -1,11 +1,13 @@
 """Oplog replay: the oplog entries an archive holds, applied with ``applyOps`` after the data.
 
-No-op entries and entries of the config, local and admin system namespaces are skipped, as
-mongorestore --oplogReplay does (mongo-tools mongorestore/oplog.go).
+No-op entries and entries of the config, local and admin system namespaces are skipped, and ``ui``
+(the source collection's UUID) is dropped, as mongorestore --oplogReplay does without
+--preserveUUID (mongo-tools mongorestore/oplog.go). Point-in-time replays stop after a limit.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, List
 
 try:
@@ -23,23 +25,82 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import 
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestorePlan
 
 OPLOG_BATCH = 1000  # entries per applyOps command
+CODEC = bson.CodecOptions(document_class=SON) if bson is not None else None
+
+
+def _without_uuid(entry: Any) -> Any:
+    """The entry without ``ui`` (also in nested applyOps): the target's collections have their own UUIDs."""
+    entry.pop("ui", None)
+    inner = entry.get("o")
+    if entry.get("op") == "c" and isinstance(inner, dict) and isinstance(inner.get("applyOps"), list):
+        for op in inner["applyOps"]:
+            if isinstance(op, dict):
+                op.pop("ui", None)
+    return entry
+
+
+class OplogApplier:
+    """Oplog entries in, ``applyOps`` batches out: skips what a replay skips, stops after ``limit``.
+
+    ``after`` skips entries at or before a position already reached (a base backup's end, or an
+    overlapping slice); ``limit`` (a ``bson.Timestamp``) is the last entry to apply: ``add`` returns
+    False at the first entry past it, and nothing past it is applied.
+    """
+
+    def __init__(self, client: Any, plan: RestorePlan, *, after: Any = None, limit: Any = None,
+                 batch_size: int = OPLOG_BATCH) -> None:  # fmt: skip
+        self.client = client
+        self.plan = plan
+        self.selected = NamespaceFilter(plan.include, plan.exclude)
+        self.after = after
+        self.limit = limit
+        self.batch_size = batch_size
+        self.batch: List[Any] = []
+        self.applied = 0
+        self.namespaces: Counter = Counter()
+        self.last_applied: Any = None  # ts of the newest entry applied
+        self.reached: Any = after  # ts of the newest entry read and not past the limit
+
+    def add(self, raw: bytes) -> bool:
+        """Take one raw entry; False once an entry lies past ``limit`` (stop reading)."""
+        entry = bson.decode(raw, codec_options=CODEC)
+        ts = entry.get("ts")
+        if self.limit is not None and ts > self.limit:
+            self.flush()
+            return False
+        if self.after is not None and ts <= self.after:
+            return True
+        self.reached = ts
+        ns = str(entry.get("ns", ""))
+        if entry.get("op") == "n" or ns.startswith(("config.", "admin.system.", "local.")):
+            return True
+        if entry.get("op") != "c" and not self.selected.selects(ns):
+            return True
+        self.batch.append(_without_uuid(entry))
+        self.namespaces[ns] += 1
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Send the pending batch with ``applyOps``."""
+        if not self.batch:
+            return
+        try:
+            self.client.admin.command("applyOps", self.batch)
+        except Exception as exc:
+            raise OffsiteError(
+                f"oplog replay failed on {self.plan.where}: {server_message(exc)[:300]}"
+            ) from None
+        self.applied += len(self.batch)
+        self.last_applied = self.batch[-1]["ts"]
+        self.batch = []
 
 
 def apply_oplog(client: Any, entries: List[bytes], plan: RestorePlan) -> int:
     """Replay oplog entries with ``applyOps`` (no-ops and config/system entries are skipped)."""
-    selected = NamespaceFilter(plan.include, plan.exclude)
-    batch = []
+    applier = OplogApplier(client, plan)
     for raw in entries:
-        entry = bson.decode(raw, codec_options=bson.CodecOptions(document_class=SON))
-        ns = str(entry.get("ns", ""))
-        if entry.get("op") == "n" or ns.startswith(("config.", "admin.system.", "local.")):
-            continue
-        if entry.get("op") != "c" and not selected.selects(ns):
-            continue
-        batch.append(RawBSONDocument(raw))
-    if batch:
-        try:
-            client.admin.command("applyOps", batch)
-        except Exception as exc:
-            raise OffsiteError(f"oplog replay failed on {plan.where}: {server_message(exc)[:300]}") from None
-    return len(batch)
+        applier.add(raw)
+    applier.flush()
+    return applier.applied
