@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import struct
 import threading
@@ -18,8 +19,9 @@ from bson.son import SON
 from bson.timestamp import Timestamp
 from pymongo import CursorType, MongoClient
 from pymongo.errors import NotPrimaryError, OperationFailure
+from support.replset import scram
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import restore
+from ansible_collections.offsite.mongodb.plugins.module_utils import dump, fsync_lock, mongo, restore
 
 FAST = {"heartbeatFrequencyMS": 500, "serverSelectionTimeoutMS": 5000}
 
@@ -83,6 +85,19 @@ def test_hello_fields_have_mongodbs_types(replica_set):
     assert caught.value.code == 18
 
 
+def test_a_priority_zero_member_is_listed_as_passive_and_found_by_discovery(make_replica_set):
+    replica = make_replica_set(members=[("primary", "primary"), ("passive", "passive")])
+    with replica.client("primary") as client:
+        hello = client.admin.command("hello")
+    assert hello["hosts"] == [replica.host("primary")] and hello["passives"] == [replica.host("passive")]
+    with MongoClient(replica.uri, **FAST) as client:
+        client.admin.command("ping")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not client.secondaries:
+            time.sleep(0.1)
+        assert client.secondaries == {("127.0.0.1", replica.members["passive"][1])}
+
+
 def _op_query(port: int, collection: str, query: dict) -> dict:
     """One legacy OP_QUERY (opCode 2004) and its OP_REPLY document, as the Go driver's first handshake."""
     body = (
@@ -138,6 +153,9 @@ def test_a_stopped_member_refuses_connections_then_comes_back(replica_set):
             status = client.admin.command("replSetGetStatus")
         down = next(m for m in status["members"] if m["name"] == replica_set.host("secondary"))
         assert (down["health"], down["state"]) == (0.0, 8)
+        primary = next(m for m in status["members"] if m.get("self"))
+        assert (primary["state"], primary["stateStr"], primary["optime"]["t"]) == (1, "PRIMARY", 1)
+        assert primary["optimeDate"].year >= 2024
     finally:
         replica_set.start_member("secondary")
     with replica_set.client("secondary") as client:
@@ -212,7 +230,12 @@ def test_the_oplog_rolls_over_at_its_size_cap(make_replica_set):
     with replica.client("primary") as client:
         oplog = client.local["oplog.rs"]
         first = oplog.find_one({}, sort=[("$natural", 1)])["ts"]
+        tail = client.local.command("find", "oplog.rs", tailable=True, batchSize=1)["cursor"]
+        assert tail["firstBatch"][0]["ts"] == first
         client.t.c.insert_many([{"pad": "x" * 500} for _ in range(100)])
+        with pytest.raises(OperationFailure) as caught:  # pymongo's cursors take 136 as "cursor closed"
+            client.local.command("getMore", tail["id"], collection="oplog.rs")
+        assert caught.value.code == 136  # CappedPositionLost: entries it had not read were removed
         oldest = oplog.find_one({}, sort=[("$natural", 1)])["ts"]
         stats = client.local.command("collStats", "oplog.rs")
         assert oldest > first
@@ -229,11 +252,11 @@ def test_a_tailable_await_cursor_returns_a_later_write(replica_set):
         cursor = client.local["oplog.rs"].find(
             {"ts": {"$gt": start}, "ns": f"{db}.c"}, cursor_type=CursorType.TAILABLE_AWAIT
         )
-        cursor.max_await_time_ms(1000)
+        cursor.max_await_time_ms(1500)
         assert next(cursor, None) is None and cursor.alive  # find: an empty first batch, the cursor stays
         began = time.monotonic()
         assert next(cursor, None) is None and cursor.alive  # getMore: waited for new entries, none came
-        assert time.monotonic() - began >= 0.9
+        assert time.monotonic() - began >= 1.4
         timer = threading.Timer(0.3, lambda: writer[db].c.insert_one({"_id": "later"}))
         timer.start()
         began = time.monotonic()
@@ -243,7 +266,7 @@ def test_a_tailable_await_cursor_returns_a_later_write(replica_set):
         timer.join()
         cursor.close()
     assert entry is not None and entry["op"] == "i" and entry["o"] == {"_id": "later"}
-    assert time.monotonic() - began < 0.9  # woken by the write, not by the await timeout
+    assert time.monotonic() - began < 1.4  # woken by the write, not by the await timeout
 
 
 # -- applyOps -------------------------------------------------------------------------------------
@@ -277,6 +300,39 @@ def test_apply_ops_is_idempotent(replica_set):
         with pytest.raises(OperationFailure) as caught:
             client.admin.command("applyOps", [{"op": "i", "ns": f"{db}.missing", "o": {"_id": 1}}])
     assert caught.value.code == 26
+
+
+def test_apply_ops_finds_the_collection_by_ui_when_an_op_names_one(replica_set):
+    """As a mongod does; why mongorestore strips ``ui`` unless --preserveUUID (replica-set-facts.md §4)."""
+    db = fresh_db()
+    kept = Binary(uuid.uuid4().bytes, 4)
+    with replica_set.client("primary") as client:
+        client.admin.command("applyOps", [{"op": "c", "ns": f"{db}.$cmd", "ui": kept, "o": {"create": "c"}}])
+        assert client[db].command("listCollections")["cursor"]["firstBatch"][0]["info"]["uuid"] == kept
+        client.admin.command("applyOps", [{"op": "i", "ns": f"{db}.c", "ui": kept, "o": {"_id": 1}}])
+        assert client[db].c.find_one() == {"_id": 1}
+        foreign = {"op": "i", "ns": f"{db}.c", "ui": Binary(uuid.uuid4().bytes, 4), "o": {"_id": 2}}
+        with pytest.raises(OperationFailure) as caught:
+            client.admin.command("applyOps", [foreign])
+        assert caught.value.code == 26 and caught.value.details["applied"] == 1
+        assert client[db].c.count_documents({}) == 1
+
+
+def test_apply_ops_unwraps_a_plain_nested_batch_and_refuses_transaction_parts(replica_set):
+    db = fresh_db()
+    inner = [{"op": "i", "ns": f"{db}.c", "o": {"_id": n}} for n in (1, 2)]
+    with replica_set.client("primary") as client:
+        client[db].create_collection("c")
+        client.admin.command("applyOps", [{"op": "c", "ns": "admin.$cmd", "o": {"applyOps": inner}}])
+        assert client[db].c.count_documents({}) == 2
+        partial = {
+            "op": "c",
+            "ns": "admin.$cmd",
+            "o": {"applyOps": [{"op": "d", "ns": f"{db}.c", "o": {"_id": 1}}], "partialTxn": True},
+        }
+        with pytest.raises(OperationFailure) as caught:
+            client.admin.command("applyOps", [partial])
+        assert caught.value.code == 2 and client[db].c.count_documents({}) == 2
 
 
 def test_replaying_the_oplog_of_writes_rebuilds_the_same_data(replica_set):
@@ -351,6 +407,21 @@ def test_scram_sha_256_login_succeeds_and_a_wrong_password_fails_with_code_18(re
     assert caught.value.code == 13
 
 
+def test_the_scram_server_side_matches_the_rfc_7677_test_vector():
+    """RFC 7677 section 3: user "user", password "pencil", 4096 iterations."""
+    salt = base64.b64decode("W22ZaJ0SNY7soEsUEjb6gQ==")
+    credentials = scram.make_credentials("pencil", iterations=4096, salt=salt)
+    conversation = scram.Conversation.start(
+        "n,,n=user,r=rOprNGfwEbeRWgbNEkqO", credentials, server_nonce="%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    )
+    nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    assert conversation.server_first == f"r={nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+    final = f"c=biws,r={nonce},p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+    assert conversation.finish(final) == "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+    wrong = f"c=biws,r={nonce},p=" + base64.b64encode(b"\x00" * 32).decode()
+    assert conversation.finish(wrong) is None
+
+
 def test_users_and_roles_survive_a_merge_and_the_restored_user_can_log_in(replica_set):
     """mongorestore's path (replica-set-facts.md §6), driven by the collection's own restore code."""
     db = fresh_db()
@@ -381,6 +452,17 @@ def test_users_and_roles_survive_a_merge_and_the_restored_user_can_log_in(replic
             {"role": "read", "db": db}
         ]
         assert "tempusers" not in client.admin.list_collection_names()
+        client[db].command("createUser", "extra", pwd="x", roles=[])
+        restore.merge_users_and_roles(client, users, roles, drop=False)  # keeps users the dump lacks
+        assert {u["user"] for u in client[db].command("usersInfo", 1)["users"]} == {"app", "extra"}
+        client.admin.tempusers.insert_many([RawBSONDocument(raw) for raw in users])
+        merge = SON([("_mergeAuthzCollections", 1), ("tempUsersCollection", "admin.tempusers")])
+        client.admin.command(merge, db=db, drop=True)  # drop, scoped to db: that db's users are the dump's
+        client.admin.drop_collection("tempusers")
+        assert {u["user"] for u in client[db].command("usersInfo", 1)["users"]} == {"app"}
+        assert client.admin.command("usersInfo", {"user": "root", "db": "admin"})[
+            "users"
+        ]  # other dbs untouched
     uri = replica_set.member_uri("primary", user="app", password="s3cret").replace(
         "authSource=admin", f"authSource={db}"
     )
@@ -418,22 +500,28 @@ def test_catalog_and_data_commands_answer_like_a_mongod(replica_set):
             assert coll.find_one({"_id": 0}, session=session)["hits"] == 1
 
 
-def test_snapshot_reads_answer_at_cluster_time_or_fail_clearly(replica_set):
+def _snapshot_find(client: MongoClient, db: str, at: Timestamp = None) -> dict:
+    concern = {"level": "snapshot", **({"atClusterTime": at} if at else {})}
+    return client[db].command(SON([("find", "c"), ("readConcern", concern), ("sort", {"_id": 1})]))["cursor"]
+
+
+def test_snapshot_reads_see_the_data_as_of_their_cluster_time(replica_set):
+    """What consistency=snapshot relies on: later inserts, updates, deletes and drops stay invisible."""
     db = fresh_db()
     with replica_set.client("primary") as client:
-        client[db].c.insert_one({"_id": 1})
-        first = client[db].command(SON([("find", "c"), ("readConcern", {"level": "snapshot"})]))
-        at = first["cursor"]["atClusterTime"]
-        again = client[db].command(
-            SON([("find", "c"), ("readConcern", {"level": "snapshot", "atClusterTime": at})])
-        )
-        assert again["cursor"]["firstBatch"] == [{"_id": 1}]
-        client[db].c.insert_one({"_id": 2})
+        client[db].c.insert_many([{"_id": 1, "v": "old"}, {"_id": 2}])
+        at = _snapshot_find(client, db)["atClusterTime"]
+        assert isinstance(at, Timestamp) and at == newest_ts(client)
+        client[db].c.update_one({"_id": 1}, {"$set": {"v": "new"}})
+        client[db].c.delete_one({"_id": 2})
+        client[db].c.insert_one({"_id": 3})
+        assert _snapshot_find(client, db, at)["firstBatch"] == [{"_id": 1, "v": "old"}, {"_id": 2}]
+        client[db].drop_collection("c")
+        assert _snapshot_find(client, db, at)["firstBatch"] == [{"_id": 1, "v": "old"}, {"_id": 2}]
+        assert _snapshot_find(client, db)["firstBatch"] == []
         with pytest.raises(OperationFailure) as caught:
-            client[db].command(
-                SON([("find", "c"), ("readConcern", {"level": "snapshot", "atClusterTime": at})])
-            )
-    assert caught.value.code == 239
+            _snapshot_find(client, db, Timestamp(at.time + 3600, 1))
+    assert caught.value.code == 2
 
 
 def test_unsupported_commands_answer_mongodbs_error_shape(replica_set):
@@ -448,3 +536,51 @@ def test_unsupported_commands_answer_mongodbs_error_shape(replica_set):
             client.t.c.find_one({"a": {"$where": "1"}})
         assert caught.value.code == 2 and "unknown operator: $where" in caught.value.details["errmsg"]
         assert client.admin.command("ping")["ok"] == 1.0  # still serving
+    port = replica_set.members["primary"][1]
+    for junk in (
+        struct.pack("<iiii", 21, 1, 0, 2013) + b"\x00\x00\x00\x00\x00",
+        struct.pack("<iiii", 16, 1, 0, 2002),
+    ):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(junk)  # a broken OP_MSG, then a removed opcode (OP_INSERT): the server hangs up
+            assert sock.recv(16) == b""
+    with replica_set.client("primary") as client:
+        assert client.admin.command("ping")["ok"] == 1.0
+
+
+# -- the collection's own code against it ---------------------------------------------------------
+class _Batches:
+    """Stands in for an archive namespace: keeps the raw batches OplogCapture writes."""
+
+    def __init__(self) -> None:
+        self.docs: list = []
+
+    def write(self, batch: bytes) -> int:
+        docs = bson.decode_all(batch)
+        self.docs.extend(docs)
+        return len(docs)
+
+
+def summary_end(summary: dict) -> Timestamp:
+    return Timestamp(summary["last"]["t"], summary["last"]["i"])
+
+
+def test_the_collections_node_oplog_and_lock_code_works_against_it(replica_set):
+    db = fresh_db()
+    with replica_set.client("hidden") as hidden, replica_set.client("primary") as primary:
+        node = mongo.describe_node(hidden)
+        assert (node.kind, node.set_name, node.hidden, node.version) == ("secondary", "rs0", True, (7, 0, 12))
+        capture = dump.OplogCapture(hidden)
+        start = capture.begin("the hidden member")
+        primary[db].c.insert_many([{"_id": i} for i in range(3)])
+        stream = _Batches()
+        summary = capture.write(stream, "the hidden member")
+        assert stream.docs[0]["ts"] == start and summary["count"] == len(stream.docs)
+        assert [d["o"] for d in stream.docs if d["ns"] == f"{db}.c"] == [{"_id": 0}, {"_id": 1}, {"_id": 2}]
+        assert fsync_lock.ensure_locked(hidden).lock_count == 1 and fsync_lock.is_locked(hidden)
+        assert not fsync_lock.is_locked(primary)  # the lock count is per member, as on MongoDB
+        primary[db].c.insert_one({"_id": "while locked"})  # the primary takes writes meanwhile
+        assert hidden[db].c.count_documents({}) == 3  # the locked member applies nothing new
+        assert capture.last_timestamp("the hidden member") == summary_end(summary)
+        assert fsync_lock.unlock_all(hidden).lock_count == 0 and not fsync_lock.is_locked(hidden)
+        assert hidden[db].c.count_documents({}) == 4

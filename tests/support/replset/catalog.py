@@ -7,7 +7,8 @@ with ``o2: {_id}``; ``d`` with ``o: {_id}``; ``c`` on ``<db>.$cmd`` for ``create
 ``idIndex``), ``drop`` (``o2: {numRecords}``), ``dropDatabase`` (after one ``drop`` per
 collection, as the server logs it), ``createIndexes`` (the spec flattened into ``o``, as a mongod
 logs an index built on an empty collection) and ``dropIndexes``. Writes to ``local`` are not
-logged, as on MongoDB.
+logged, as on MongoDB. Each document change also keeps its before-image (``history``) so that
+snapshot reads and fsync-locked secondaries can read the past.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import bson
 from bson.binary import Binary, UuidRepresentation
 from bson.objectid import ObjectId
 from bson.raw_bson import RawBSONDocument
+from bson.timestamp import Timestamp
 
 from .clock import ClusterClock
 from .errors import CommandError
+from .history import History
 from .oplog import Oplog
 from .ordering import identical
 from .wire import CODEC
@@ -80,10 +83,18 @@ class Store:
         self.clock = ClusterClock()
         self.oplog = Oplog(self.clock, oplog_cap_bytes)
         self.databases: Dict[str, Dict[str, Collection]] = {}
+        self.history = History()
 
     # -- lookups ---------------------------------------------------------------------------------
     def get(self, db: str, name: str) -> Optional[Collection]:
         return self.databases.get(db, {}).get(name)
+
+    def by_uuid(self, ui: Binary) -> Optional[Collection]:
+        for colls in self.databases.values():
+            for coll in colls.values():
+                if coll.uuid == ui:
+                    return coll
+        return None
 
     def require(self, db: str, name: str) -> Collection:
         coll = self.get(db, name)
@@ -92,12 +103,24 @@ class Store:
         return coll
 
     # -- logging ---------------------------------------------------------------------------------
-    def _log(self, op: str, coll: Collection, o: Any, o2: Any = None, command: bool = False) -> None:
+    def _log(self, op: str, coll: Collection, o: Any, o2: Any = None, command: bool = False) -> Timestamp:
         if coll.db == "local":
-            return
+            return self.clock.last
         ns = f"{coll.db}.$cmd" if command else coll.ns
-        self.oplog.append(op, ns, o, o2, coll.uuid)
+        ts = self.oplog.append(op, ns, o, o2, coll.uuid)
         self.lock.notify_all()
+        return ts
+
+    def _change(self, coll: Collection, key: bytes, before: Optional[bytes], ts: Timestamp) -> None:
+        if coll.db != "local":
+            self.history.record(ts, coll.ns, key, before)
+
+    def docs_at(self, db: str, name: str, at: Timestamp) -> Dict[bytes, bytes]:
+        """A namespace's documents as of cluster time ``at`` (SnapshotTooOld past the history window)."""
+        if at < self.history.floor:
+            raise CommandError(239, f"Read timestamp {at} is older than the oldest available timestamp.")
+        coll = self.get(db, name)
+        return self.history.docs_at(f"{db}.{name}", coll.docs if coll else {}, at)
 
     # -- collections -----------------------------------------------------------------------------
     def create(self, db: str, name: str, options: Dict[str, Any], ui: Optional[Binary] = None) -> Collection:
@@ -123,7 +146,9 @@ class Store:
         del self.databases[db][name]
         if not self.databases[db]:
             del self.databases[db]
-        self._log("c", coll, {"drop": name}, {"numRecords": len(coll.docs)}, command=True)
+        ts = self._log("c", coll, {"drop": name}, {"numRecords": len(coll.docs)}, command=True)
+        for key, raw in coll.docs.items():
+            self._change(coll, key, raw, ts)
         return coll
 
     def drop_database(self, db: str) -> None:
@@ -172,18 +197,22 @@ class Store:
             )
         raw = raw if raw is not None else bson.encode(decoded)
         coll.docs[key] = raw
-        self._log("i", coll, RawBSONDocument(raw), {"_id": decoded["_id"]})
+        self._change(coll, key, None, self._log("i", coll, RawBSONDocument(raw), {"_id": decoded["_id"]}))
         return decoded["_id"]
 
     def write(self, coll: Collection, new: Dict[str, Any], o: Any) -> None:
         """Store ``new`` in place of the document with its ``_id``; log ``o`` (a diff or the document)."""
-        coll.docs[id_key(new["_id"])] = bson.encode(new)
-        self._log("u", coll, o, {"_id": new["_id"]})
+        key = id_key(new["_id"])
+        before = coll.docs.get(key)
+        coll.docs[key] = bson.encode(new)
+        self._change(coll, key, before, self._log("u", coll, o, {"_id": new["_id"]}))
 
     def delete(self, coll: Collection, doc_id: Any) -> bool:
-        if coll.docs.pop(id_key(doc_id), None) is None:
+        key = id_key(doc_id)
+        before = coll.docs.pop(key, None)
+        if before is None:
             return False
-        self._log("d", coll, {"_id": doc_id})
+        self._change(coll, key, before, self._log("d", coll, {"_id": doc_id}))
         return True
 
     def noop(self, message: str) -> None:

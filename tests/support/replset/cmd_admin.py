@@ -5,7 +5,10 @@ Reply shapes: the manual's pages for each command. fsync (manual "fsync", "fsync
 "currentOp"; server ``src/mongo/db/commands/fsync.cpp``; replica-set-facts.md §5): ``{fsync: 1,
 lock: true}`` on admin counts up and answers ``lockCount`` (NumberLong); ``fsyncUnlock`` counts
 down, or fails with IllegalOperation (20) at zero; ``currentOp`` shows ``fsyncLock: true`` while
-locked; writes wait (``server.Server._run``) until the count is back to zero, reads go on.
+locked; writes wait (``server.Server._run``) until the count is back to zero, reads go on. The
+count is per member, as on MongoDB: a locked secondary stops applying the oplog, so its reads
+(documents and oplog, not the catalog) are served as of the cluster time of its first lock
+(``history``) while the primary keeps taking writes.
 """
 
 from __future__ import annotations
@@ -15,18 +18,25 @@ import os
 from typing import Any, Dict
 
 from bson.int64 import Int64
+from bson.timestamp import Timestamp
 
 from .catalog import new_uuid
 from .clock import TERM
 from .errors import CommandError
 from .registry import Call, command
+from .topology import Member
 from .users import find_user
 
 STARTED = datetime.datetime.now(datetime.timezone.utc)
 
 
-def _optime_date(store: Any) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(store.clock.last.time, datetime.timezone.utc)
+def applied(call: Call, member: Member) -> Timestamp:
+    """The newest write a member has applied: all of them, unless an fsync lock froze it."""
+    return member.frozen_at or call.store.clock.last
+
+
+def _date(ts: Timestamp) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ts.time, datetime.timezone.utc)
 
 
 @command("hello", "isMaster", "ismaster", auth=False, locked=False)
@@ -37,8 +47,8 @@ def hello(call: Call) -> Dict[str, Any]:
     if isinstance(awaited, dict) and wait_ms is not None and awaited.get("processId") == member.process_id:
         member.stopping.wait(min(float(wait_ms), 60_000) / 1000)
     with call.store.lock:
-        last = {"ts": call.store.clock.last, "t": TERM}
-        date = _optime_date(call.store)
+        last = {"ts": applied(call, member), "t": TERM}
+        date = _date(last["ts"])
         last_write = {
             "opTime": last,
             "lastWriteDate": date,
@@ -101,14 +111,14 @@ def get_parameter(call: Call) -> Dict[str, Any]:
 
 @command("replSetGetStatus")
 def repl_set_get_status(call: Call) -> Dict[str, Any]:
-    config, store = call.server.config, call.store
+    config = call.server.config
     members = []
     for m in config.members:
         state, state_str = m.state if m.up else (8, "(not reachable/healthy)")
         entry: Dict[str, Any] = {"_id": m.member_id, "name": m.host, "health": 1.0 if m.up else 0.0}
         entry.update(state=state, stateStr=state_str)
         if m.data_bearing:
-            entry.update(optime={"ts": store.clock.last, "t": TERM}, optimeDate=_optime_date(store))
+            entry.update(optime={"ts": applied(call, m), "t": TERM}, optimeDate=_date(applied(call, m)))
         if m is call.member:
             entry["self"] = True
         members.append(entry)
@@ -157,10 +167,13 @@ def fsync(call: Call) -> Dict[str, Any]:
         raise CommandError(13, "fsync may only be run against the admin database.")
     if not call.command.get("lock"):
         return {"numFiles": 1, "ok": 1.0}
-    call.server.fsync_count += 1
+    member = call.member
+    member.fsync_count += 1
+    if member.role != "primary" and member.frozen_at is None:
+        member.frozen_at = call.store.clock.last
     return {
         "info": "now locked against writes, use db.fsyncUnlock() to unlock",
-        "lockCount": Int64(call.server.fsync_count),
+        "lockCount": Int64(member.fsync_count),
         "seeAlso": "http://dochub.mongodb.org/core/fsynccommand",
         "ok": 1.0,
     }
@@ -168,17 +181,20 @@ def fsync(call: Call) -> Dict[str, Any]:
 
 @command("fsyncUnlock")
 def fsync_unlock(call: Call) -> Dict[str, Any]:
-    if call.server.fsync_count == 0:
+    member = call.member
+    if member.fsync_count == 0:
         raise CommandError(20, "fsyncUnlock called when not locked")
-    call.server.fsync_count -= 1
+    member.fsync_count -= 1
+    if member.fsync_count == 0:
+        member.frozen_at = None
     call.store.lock.notify_all()
-    return {"info": "fsyncUnlock completed", "lockCount": Int64(call.server.fsync_count), "ok": 1.0}
+    return {"info": "fsyncUnlock completed", "lockCount": Int64(member.fsync_count), "ok": 1.0}
 
 
 @command("currentOp")
 def current_op(call: Call) -> Dict[str, Any]:
     reply: Dict[str, Any] = {"inprog": []}
-    if call.server.fsync_count:
+    if call.member.fsync_count:
         reply["fsyncLock"] = True
         reply["info"] = "use db.fsyncUnlock() to terminate the fsync write/snapshot lock"
     reply["ok"] = 1.0

@@ -8,9 +8,13 @@ modifier update of a missing document is a no-op); ``d`` deletes by ``_id`` and 
 document is fine; ``n`` does nothing; ``c`` runs ``create`` (an existing collection is fine; a
 ``ui`` is kept, as with ``--preserveUUID``), ``drop`` (a missing one is fine), ``dropDatabase``,
 ``createIndexes``, ``commitIndexBuild``, ``dropIndexes``, ``collMod`` and nested ``applyOps``;
-``startIndexBuild``/``abortIndexBuild`` are skipped as mongorestore skips them. ``ts``, ``t``,
+``startIndexBuild``/``abortIndexBuild`` are skipped as mongorestore skips them. Transaction
+entries (``partialTxn``, ``prepare``, ``commitTransaction``) are refused: a replay must assemble
+them first, as mongorestore does. ``ts``, ``t``,
 ``h``, ``v``, ``wall`` of the ops are ignored: each applied op is logged anew at the next cluster
-time. A write to a missing collection fails with NamespaceNotFound (26), as on MongoDB. The reply
+time. A write to a missing collection fails with NamespaceNotFound (26), as on MongoDB; so does
+one whose ``ui`` names no collection here (a mongod looks the collection up by that UUID, which is
+why mongorestore strips ``ui`` unless ``--preserveUUID``: replica-set-facts.md §4). The reply
 is ``{applied, results}``; on a failure also ``code``/``errmsg`` with ``ok: 0``.
 """
 
@@ -30,7 +34,14 @@ from .updates import apply_modifiers, is_modifier_update, replace
 from .wire import CODEC, plain
 
 
-def _collection(store: Store, ns: str) -> Collection:
+def _collection(store: Store, ns: str, ui: Any = None) -> Collection:
+    if ui is not None:  # a mongod finds the collection by its UUID when the op names one
+        coll = store.by_uuid(ui)
+        if coll is None:
+            raise CommandError(
+                26, f"Failed to apply operation due to missing collection ({ui.as_uuid()}): {ns}"
+            )
+        return coll
     db, _, name = ns.partition(".")
     coll = store.get(db, name)
     if coll is None:
@@ -97,6 +108,12 @@ def _coll_mod(store: Store, db: str, o: Dict[str, Any], ui: Any) -> None:
 
 
 def _nested(store: Store, db: str, o: Dict[str, Any], ui: Any) -> None:
+    if o.get("partialTxn") or o.get("prepare"):
+        raise CommandError(
+            2,
+            "applyOps: a partial or prepared transaction entry is not applied by this test server: "
+            "assemble the transaction first, as mongorestore does (mongo-tools common/txn/buffer.go)",
+        )
     for op in o["applyOps"]:
         apply_op(store, plain(op))
 
@@ -137,7 +154,7 @@ def apply_op(store: Store, op: Dict[str, Any]) -> None:
     if kind == "c":
         _command(store, ns.partition(".")[0], o, op.get("ui"))
         return
-    coll = _collection(store, ns)
+    coll = _collection(store, ns, op.get("ui"))
     if kind == "i":
         old = coll.docs.get(id_key(o.get("_id")))
         if old is None:

@@ -32,7 +32,7 @@ GENERIC = {
 def _cursor(call: Call, ns: str, docs: List[Dict[str, Any]]) -> Dict[str, Any]:
     size = (call.command.get("cursor") or {}).get("batchSize")
     cursor = Cursor(ns, [bson.encode(doc) for doc in docs])
-    return call.server.cursors.first_batch(cursor, call.store, None if size is None else int(size))
+    return call.server.cursors.first_batch(cursor, None if size is None else int(size))
 
 
 def _size(coll: Collection) -> int:

@@ -5,8 +5,8 @@ and this collection send (mongo-tools ``mongodump/oplog_dump.go``; replica-set-f
 ``{ts: {$gte, $lte}}`` or ``$and`` ranges, ``sort: {$natural: ±1}``, ``limit``,
 ``singleBatch``, ``oplogReplay`` (accepted, no effect), and tailable/awaitData cursors.
 ``readConcern`` levels are accepted; ``snapshot`` answers ``atClusterTime`` (the latest cluster
-time). This server keeps no history, so a snapshot read at an earlier time than a later write
-fails with SnapshotTooOld (239) instead of returning newer data.
+time when none is given) and reads the documents as of that time (``history``), or fails with
+SnapshotTooOld (239) past the history window.
 """
 
 from __future__ import annotations
@@ -33,43 +33,38 @@ READ_CONCERNS = ("local", "majority", "available", "linearizable", "snapshot")
 
 
 def snapshot_time(call: Call) -> Optional[Timestamp]:
-    """The ``atClusterTime`` of a snapshot read, or ``None`` for the other read concerns."""
+    """The cluster time a read sees: a snapshot's ``atClusterTime``, a locked secondary's lock time, or ``None`` (now)."""
     concern = call.command.get("readConcern") or {}
     level = concern.get("level", "local")
     if level not in READ_CONCERNS:
         raise CommandError(9, f"{level} is not a valid read concern level")
     if level != "snapshot":
-        return None
+        return call.member.frozen_at  # a fsync-locked secondary has applied nothing since its lock
     latest = call.store.clock.last
     at = concern.get("atClusterTime")
     if at is None:
-        return latest
+        return call.member.frozen_at or latest
     if not isinstance(at, Timestamp):
         raise CommandError(14, "atClusterTime must be a Timestamp")
     if at > latest:
         raise CommandError(
             2, f"readConcern atClusterTime {at} must not be greater than the current clusterTime {latest}"
         )
-    if at < latest:
-        raise CommandError(
-            239,
-            f"Read timestamp {at} is older than the oldest available timestamp: this test server keeps no "
-            f"history, so a snapshot read is only possible at the latest cluster time {latest}",
-        )
     return at
 
 
-def source(store: Store, db: str, name: str) -> List[bytes]:
-    """The documents of a namespace in natural order (a view runs its pipeline)."""
+def source(store: Store, db: str, name: str, at: Optional[Timestamp] = None) -> List[bytes]:
+    """The documents of a namespace in natural order (a view runs its pipeline), as of ``at`` if given."""
     if f"{db}.{name}" == OPLOG_NS:
-        return store.oplog.all()
+        entries = store.oplog.all()
+        return entries if at is None else [raw for raw in entries if bson.decode(raw)["ts"] <= at]
     coll = store.get(db, name)
-    if coll is None:
-        return []
-    if coll.kind == "view":
-        base = [bson.decode(raw, CODEC) for raw in source(store, db, coll.options["viewOn"])]
+    if coll is not None and coll.kind == "view":
+        base = [bson.decode(raw, CODEC) for raw in source(store, db, coll.options["viewOn"], at)]
         return [bson.encode(doc) for doc in pipeline.run(base, list(coll.options.get("pipeline", [])))]
-    return list(coll.docs.values())
+    if at is not None and at < store.clock.last:
+        return list(store.docs_at(db, name, at).values())
+    return list(coll.docs.values()) if coll is not None else []
 
 
 def _select(raws: List[bytes], query: Dict[str, Any]) -> List[Tuple[Dict[str, Any], bytes]]:
@@ -92,7 +87,7 @@ def find(call: Call) -> Dict[str, Any]:
     ns = f"{db}.{name}"
     at = snapshot_time(call)
     query = cmd.get("filter") or {}
-    pairs = _select(source(call.store, db, name), query)
+    pairs = _select(source(call.store, db, name, at), query)
     sort = cmd.get("sort") or {}
     if "$natural" in sort:
         results = [raw for _, raw in (reversed(pairs) if sort["$natural"] == -1 else pairs)]
@@ -119,8 +114,8 @@ def find(call: Call) -> Dict[str, Any]:
         )
     else:
         cursor = Cursor(ns, results)
-    reply = call.server.cursors.first_batch(cursor, call.store, _batch_size(cmd.get("batchSize")), single)
-    if at is not None:
+    reply = call.server.cursors.first_batch(cursor, _batch_size(cmd.get("batchSize")), single)
+    if at is not None and (cmd.get("readConcern") or {}).get("level") == "snapshot":
         reply["cursor"]["atClusterTime"] = at
     return reply
 
@@ -145,7 +140,8 @@ def kill_cursors(call: Call) -> Dict[str, Any]:
 @command("count", kind="read")
 def count(call: Call) -> Dict[str, Any]:
     cmd = call.command
-    n = len(_select(source(call.store, call.db, call.collection_name()), cmd.get("query") or {}))
+    at = snapshot_time(call)
+    n = len(_select(source(call.store, call.db, call.collection_name(), at), cmd.get("query") or {}))
     n = max(0, n - int(cmd.get("skip", 0) or 0))
     if cmd.get("limit"):
         n = min(n, abs(int(cmd["limit"])))
@@ -171,10 +167,11 @@ def aggregate(call: Call) -> Dict[str, Any]:
             doc["storageStats"] = {k: v for k, v in stats.items() if k not in ("ok", "ns")}
         docs = pipeline.run([doc], stages[1:])
     else:
-        docs = pipeline.run([bson.decode(raw, CODEC) for raw in source(call.store, db, name)], stages)
+        raws = source(call.store, db, name, snapshot_time(call))
+        docs = pipeline.run([bson.decode(raw, CODEC) for raw in raws], stages)
     cursor = Cursor(f"{db}.{name}", [bson.encode(doc) for doc in docs])
     size = (cmd.get("cursor") or {}).get("batchSize")
-    return call.server.cursors.first_batch(cursor, call.store, _batch_size(size))
+    return call.server.cursors.first_batch(cursor, _batch_size(size))
 
 
 def _writable(call: Call) -> Tuple[str, str]:
@@ -237,6 +234,8 @@ def update(call: Call) -> Dict[str, Any]:
             query, change = statement.get("q") or {}, statement.get("u")
             if not isinstance(change, dict):
                 raise CommandError(2, "pipeline-style updates are not supported by this test server")
+            if statement.get("arrayFilters"):
+                raise CommandError(2, "arrayFilters are not supported by this test server")
             modifier = is_modifier_update(change)
             if statement.get("multi") and not modifier:
                 raise CommandError(9, "multi update is not supported for replacement-style update")

@@ -1,10 +1,11 @@
 """Login (saslStart/saslContinue with SCRAM-SHA-256) and the user and role commands a restore needs.
 
 ``_mergeAuthzCollections`` follows mongorestore's use (mongo-tools ``mongorestore/metadata.go``
-``RestoreUsersOrRoles``; replica-set-facts.md §6) and the server's documented behaviour: users
-and roles of the temp collections (all of them for ``db: ""``, else those of ``db``) are added;
-with ``drop: true`` the ones of that scope missing from the temp collections are removed and
-existing ones replaced, without it existing ones are kept. An arbiter holds no users, so a login
+``RestoreUsersOrRoles``; replica-set-facts.md §6) and the server's behaviour as its jstest for
+the command checks it (mongodb/mongo jstests, "Tests the behavior of the _mergeAuthzCollections
+command"): users and roles of the temp collections (all of them for ``db: ""``, else those of
+``db``) are added; with ``drop: true`` the ones of that scope missing from the temp collections
+are removed and existing ones replaced, without it existing ones are kept unchanged. An arbiter holds no users, so a login
 there fails (AuthenticationFailed, 18), as on MongoDB.
 """
 

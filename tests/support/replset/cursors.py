@@ -39,11 +39,11 @@ class Cursor:
     def next_batch(
         self, size: Optional[int], store: Store, max_time_ms: Optional[int]
     ) -> List[RawBSONDocument]:
-        return self._take(size)
+        return self.take(size)
 
-    def _take(self, size: Optional[int]) -> List[RawBSONDocument]:
+    def take(self, size: Optional[int]) -> List[RawBSONDocument]:
         batch, total = [], 0
-        while self.position < len(self.docs) and (not size or len(batch) < size):
+        while self.position < len(self.docs) and (size is None or len(batch) < size):
             raw = self.docs[self.position]
             if batch and total + len(raw) > MAX_BATCH_BYTES:
                 break
@@ -97,15 +97,7 @@ class TailCursor(Cursor):
             while self.exhausted and (left := deadline - time.monotonic()) > 0:
                 store.lock.wait(left)
                 self._scan(store)
-        return self._take(size)
-
-    @property
-    def exhausted(self) -> bool:
-        return self.position >= len(self.docs)
-
-    @property
-    def open(self) -> bool:
-        return True
+        return self.take(size)
 
 
 class CursorTable:
@@ -114,10 +106,8 @@ class CursorTable:
     def __init__(self) -> None:
         self.cursors: Dict[int, Cursor] = {}
 
-    def first_batch(
-        self, cursor: Cursor, store: Store, size: Optional[int], single: bool = False
-    ) -> Dict[str, Any]:
-        batch = cursor._take(FIRST_BATCH if size is None else size)
+    def first_batch(self, cursor: Cursor, size: Optional[int], single: bool = False) -> Dict[str, Any]:
+        batch = cursor.take(FIRST_BATCH if size is None else size)
         return self._reply(cursor, batch, "firstBatch", single)
 
     def get_more(
@@ -127,7 +117,7 @@ class CursorTable:
         if cursor is None:
             raise CommandError(43, f"cursor id {cursor_id} not found")
         try:
-            batch = cursor.next_batch(size, store, max_time_ms)
+            batch = cursor.next_batch(size or None, store, max_time_ms)  # 0: as many as fit
         except CommandError:
             self.cursors.pop(int(cursor_id), None)
             raise

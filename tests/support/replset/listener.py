@@ -77,6 +77,10 @@ class MemberListener:
                     client.sendall(encode_reply(request, reply))
         except (ConnectionClosed, OSError):
             pass
+        except Exception as exc:  # a message we cannot decode: close the connection, as a mongod does
+            print(
+                f"replset {self.member.name}: closing a connection: {type(exc).__name__}: {exc}", flush=True
+            )
         finally:
             with self.mutex:
                 self.clients.discard(client)

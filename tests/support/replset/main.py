@@ -69,15 +69,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     if sum(m.role == "primary" for m in members) != 1:
         print("replset: give exactly one --member with the role primary", file=sys.stderr)
         return 2
+    if len({m.name for m in members}) != len(members):
+        print("replset: give each --member its own name", file=sys.stderr)
+        return 2
     store = Store(args.oplog_size)
     with store.lock:
         store.noop("initiating set")
         bootstrap(store, args.admin_user, args.admin_password)
     server = Server(ReplicaSetConfig(args.set_name, args.version, members), store, auth=not args.no_auth)
     listeners = {m.name: MemberListener(m, server) for m in members}
-    for listener in listeners.values():
-        listener.start()
-    control = control_server(args.control_port, listeners)
+    try:
+        for listener in listeners.values():
+            listener.start()
+        control = control_server(args.control_port, listeners)
+    except OSError as exc:
+        print(f"replset: cannot listen on 127.0.0.1: {exc.strerror}: pick free ports", file=sys.stderr)
+        return 1
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=control.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()

@@ -28,9 +28,11 @@ def _hmac(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
-def make_credentials(password: str, iterations: int = ITERATIONS) -> Dict[str, object]:
-    """The ``SCRAM-SHA-256`` credential document for a new password."""
-    salt = os.urandom(28)
+def make_credentials(
+    password: str, iterations: int = ITERATIONS, salt: Optional[bytes] = None
+) -> Dict[str, object]:
+    """The ``SCRAM-SHA-256`` credential document for a new password (a random salt unless given)."""
+    salt = salt or os.urandom(28)
     salted = hashlib.pbkdf2_hmac("sha256", saslprep(password).encode(), salt, iterations)
     client_key = _hmac(salted, b"Client Key")
     return {
@@ -64,9 +66,9 @@ class Conversation:
     server_key: bytes
 
     @classmethod
-    def start(cls, client_first: str, credentials: Dict[str, object]) -> Conversation:
+    def start(cls, client_first: str, credentials: Dict[str, object], server_nonce: str = "") -> Conversation:
         bare = client_first.split(",", 2)[2]
-        nonce = _fields(bare)["r"] + base64.b64encode(os.urandom(24)).decode()
+        nonce = _fields(bare)["r"] + (server_nonce or base64.b64encode(os.urandom(24)).decode())
         server_first = f"r={nonce},s={credentials['salt']},i={credentials['iterationCount']}"
         return cls(
             bare,

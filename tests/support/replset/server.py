@@ -25,14 +25,13 @@ LEGACY_HELLO = ("isMaster", "ismaster", "hello")
 
 
 class Server:
-    """The whole set's state: the data, the cursors, the fsync lock count, the topology."""
+    """The whole set's state: the data, the cursors, the topology (each member keeps its fsync lock count)."""
 
     def __init__(self, config: ReplicaSetConfig, store: Store, auth: bool = True) -> None:
         self.config = config
         self.store = store
         self.auth = auth
         self.cursors = CursorTable()
-        self.fsync_count = 0
         self._connection_ids = itertools.count(1)
 
     def connection(self) -> Connection:
@@ -73,7 +72,7 @@ class Server:
             return spec.handler(call)
         with self.store.lock:
             if spec.kind == "write":
-                while self.fsync_count > 0:  # fsync lock: writes queue until the last unlock
+                while member.fsync_count > 0:  # fsync lock: writes queue until the last unlock
                     self.store.lock.wait()
             return spec.handler(call)
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from bson.int64 import Int64
 from bson.objectid import ObjectId
+from bson.timestamp import Timestamp
 
 ROLES = ("primary", "secondary", "passive", "hidden", "arbiter")
 WIRE_VERSIONS = {(5, 0): 13, (6, 0): 17, (7, 0): 21, (8, 0): 25}  # DRIVERS-2595; replica-set-facts.md §1
@@ -41,6 +42,8 @@ class Member:
     up: bool = False
     process_id: ObjectId = field(default_factory=ObjectId)
     stopping: threading.Event = field(default_factory=threading.Event)  # wakes awaited hellos
+    fsync_count: int = 0  # this member's fsync lock count
+    frozen_at: Optional[Timestamp] = None  # a locked secondary stops applying the oplog here
 
     @property
     def host(self) -> str:

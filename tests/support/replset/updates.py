@@ -25,6 +25,10 @@ def is_modifier_update(update: Any) -> bool:
 def _parent(doc: Dict[str, Any], path: str, create: bool) -> tuple:
     """The container that holds the last part of ``path`` and that part (``None`` if absent)."""
     parts = path.split(".")
+    if any(part.startswith("$") for part in parts):
+        raise CommandError(
+            2, f"update path {path!r}: positional operators are not supported by this test server"
+        )
     current: Any = doc
     for part in parts[:-1]:
         if isinstance(current, list) and part.isdigit():
