@@ -105,13 +105,21 @@ def windows(bases: Iterable[Base], all_chains: Sequence[Chain]) -> List[Tuple[Op
 
 def gaps(all_chains: Sequence[Chain], markers: Iterable[Gap]) -> List[Dict[str, Any]]:
     """Breaks in the archived oplog: recorded markers and holes between chains, oldest first."""
-    found: Dict[Tuple[OplogTime, OplogTime], Dict[str, Any]] = {}
+    recorded = {marker.after: marker for marker in markers}
+    found: Dict[OplogTime, Dict[str, Any]] = {}
     for before, after in zip(all_chains, all_chains[1:]):
-        found[(before.last, after.start)] = {
-            "from": before.last.summary(), "to": after.start.summary(), "reason": "missing", "detected": None,
-        }  # fmt: skip
-    for marker in markers:
-        found[(marker.after, marker.resume)] = marker.summary()
+        marker = recorded.pop(before.last, None)
+        hole = (
+            marker.summary()
+            if marker
+            else {"from": before.last.summary(), "reason": "missing", "detected": None}
+        )
+        found[before.last] = {
+            **hole,
+            "to": after.start.summary(),
+        }  # the marker's break, up to where archiving resumed
+    for marker in recorded.values():
+        found[marker.after] = marker.summary()
     return [found[key] for key in sorted(found)]
 
 

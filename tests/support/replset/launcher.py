@@ -81,6 +81,10 @@ class ReplicaSet:
         self._control("POST", f"/members/{name}/start")
         wait_for_port(self.members[name][1], timeout=5)
 
+    def rollback_oplog(self, count: int) -> Dict[str, Any]:
+        """Simulate a rollback: the newest ``count`` oplog entries go and later writes get a new term."""
+        return self._control("POST", f"/oplog/rollback/{count}")
+
     def stop(self) -> None:
         self.process.stop()
 
