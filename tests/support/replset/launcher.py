@@ -102,10 +102,13 @@ def start_replica_set(
     ports = {name: (role, free_port()) for name, role in members}
     control_port = free_port()
     password = secrets.token_urlsafe(12)
+    secret = workdir / f"replset-{set_name}.password"
+    secret.touch(mode=0o600)
+    secret.write_text(password)  # a file, not argv: other users' ps shows argv
     argv = [
         sys.executable, str(MAIN),
         "--set-name", set_name, "--version", version, "--oplog-size", str(oplog_size),
-        "--control-port", str(control_port), "--admin-user", admin_user, "--admin-password", password,
+        "--control-port", str(control_port), "--admin-user", admin_user, "--admin-password-file", str(secret),
     ]  # fmt: skip
     for name, (role, port) in ports.items():
         argv += ["--member", f"{name}={role}:{port}"]

@@ -17,6 +17,7 @@ import contextlib
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import List, Optional
 
 from .catalog import Store
@@ -54,6 +55,7 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--oplog-size", type=int, default=64 * 1024 * 1024, help="oplog cap in bytes")
     parser.add_argument("--admin-user", default="root")
     parser.add_argument("--admin-password", default="example")
+    parser.add_argument("--admin-password-file", help="read the password from this file (keeps it out of ps)")
     parser.add_argument("--no-auth", action="store_true", help="accept commands without a login")
     return parser.parse_args(argv)
 
@@ -72,6 +74,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len({m.name for m in members}) != len(members):
         print("replset: give each --member its own name", file=sys.stderr)
         return 2
+    if args.admin_password_file:
+        try:
+            args.admin_password = Path(args.admin_password_file).read_text().strip()
+        except OSError as exc:
+            print(
+                f"replset: --admin-password-file: {exc.strerror}: {args.admin_password_file}", file=sys.stderr
+            )
+            return 2
     store = Store(args.oplog_size)
     with store.lock:
         store.noop("initiating set")
