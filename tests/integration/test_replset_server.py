@@ -21,7 +21,12 @@ from pymongo import CursorType, MongoClient
 from pymongo.errors import NotPrimaryError, OperationFailure
 from support.replset import scram
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import dump, fsync_lock, mongo, restore
+from ansible_collections.offsite.mongodb.plugins.module_utils import (
+    fsync_lock,
+    mongo_node,
+    oplog_capture,
+    users_and_roles,
+)
 
 FAST = {"heartbeatFrequencyMS": 500, "serverSelectionTimeoutMS": 5000}
 
@@ -443,7 +448,7 @@ def test_users_and_roles_survive_a_merge_and_the_restored_user_can_log_in(replic
         client[db].command("dropUser", "app")
         client[db].command("dropRole", "reporter")
         assert client[db].command("usersInfo", "app")["users"] == []
-        restore.merge_users_and_roles(client, users, roles, drop=False)
+        users_and_roles.merge_users_and_roles(client, users, roles, drop=False)
         info = client[db].command("usersInfo", "app")["users"]
         assert [(u["user"], u["db"], u["roles"]) for u in info] == [
             ("app", db, [{"role": "reporter", "db": db}])
@@ -453,7 +458,7 @@ def test_users_and_roles_survive_a_merge_and_the_restored_user_can_log_in(replic
         ]
         assert "tempusers" not in client.admin.list_collection_names()
         client[db].command("createUser", "extra", pwd="x", roles=[])
-        restore.merge_users_and_roles(client, users, roles, drop=False)  # keeps users the dump lacks
+        users_and_roles.merge_users_and_roles(client, users, roles, drop=False)  # keeps users the dump lacks
         assert {u["user"] for u in client[db].command("usersInfo", 1)["users"]} == {"app", "extra"}
         client.admin.tempusers.insert_many([RawBSONDocument(raw) for raw in users])
         merge = SON([("_mergeAuthzCollections", 1), ("tempUsersCollection", "admin.tempusers")])
@@ -568,9 +573,9 @@ def summary_end(summary: dict) -> Timestamp:
 def test_the_collections_node_oplog_and_lock_code_works_against_it(replica_set):
     db = fresh_db()
     with replica_set.client("hidden") as hidden, replica_set.client("primary") as primary:
-        node = mongo.describe_node(hidden)
+        node = mongo_node.read_node(hidden)
         assert (node.kind, node.set_name, node.hidden, node.version) == ("secondary", "rs0", True, (7, 0, 12))
-        capture = dump.OplogCapture(hidden)
+        capture = oplog_capture.OplogCapture(hidden)
         start = capture.begin("the hidden member")
         primary[db].c.insert_many([{"_id": i} for i in range(3)])
         stream = _Batches()
