@@ -29,8 +29,8 @@ def defaults(role: str) -> Dict[str, Any]:
     return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
-def test_the_four_roles_exist() -> None:
-    assert ROLES == ["backup", "catalog", "restore", "verify"]
+def test_the_five_roles_exist() -> None:
+    assert ROLES == ["backup", "catalog", "oplog_archive", "restore", "verify"]
 
 
 @pytest.mark.parametrize("role", ROLES)
