@@ -226,6 +226,69 @@ def _clean_up(oplog: OplogCatalog, listing: OplogListing, started: datetime, rep
     oplog.catalog.abort_uploads(uploads)
 
 
+class _EndMoved(Exception):
+    """The newest entry read is not at the majority point (no entry there): archive up to it instead."""
+
+    def __init__(self, last: OplogTime) -> None:
+        super().__init__(last.describe())
+        self.last = last
+
+
+@dataclass
+class _Range:
+    """An open cursor over the entries after a position, up to the majority point, its first batch read."""
+
+    cursor: Any = None
+    pending: bytes = b""
+    first: Optional[OplogTime] = None
+    mismatch: bool = False
+
+
+def _open_range(reader: OplogReader, position: Optional[Position], majority: OplogTime) -> _Range:
+    """One query from the position itself (``$gte``): its entry must come first, with its term; then the new ones.
+
+    This checks the position without a lookup of its own; only a mismatch costs the queries that say why.
+    """
+    low = position.point if position is not None else majority
+    cursor = reader.raw.find_raw_batches({"ts": {"$gte": _ts(low), "$lte": _ts(majority)}})
+    checked = position is None
+    for received in cursor:
+        batch = received
+        if not checked:
+            length = int.from_bytes(batch[:4], "little")
+            head = bson.decode(batch[:length])
+            term = head.get("t")
+            if from_timestamp(head["ts"]) != position.point or (
+                position.term is not None and term is not None and int(term) != position.term
+            ):
+                cursor.close()
+                return _Range(mismatch=True)
+            batch = batch[length:]
+            checked = True
+        if batch:
+            length = int.from_bytes(batch[:4], "little")
+            return _Range(cursor, batch, from_timestamp(bson.decode(batch[:length])["ts"]))
+    cursor.close()
+    return _Range(mismatch=not checked)
+
+
+def _choose_start(reader: OplogReader, positions: List[Position], majority: OplogTime
+                  ) -> Tuple[Optional[Position], _Range, List[Tuple[str, str]]]:  # fmt: skip
+    """The first position the oplog still holds as archived, with its open range; the problems of the others."""
+    problems: List[Tuple[str, str]] = []
+    for candidate in positions:
+        opened = _open_range(reader, candidate, majority)
+        if not opened.mismatch:
+            return candidate, opened, problems
+        problems.append(reader.problem_at(candidate) or ("rollback", (
+            f"the oplog no longer starts its range with the entry at the last archived position "
+            f"{candidate.point.describe()} ({candidate.source})"
+        )))  # fmt: skip
+    if positions:
+        return None, _Range(mismatch=True), problems
+    return None, _open_range(reader, None, majority), problems
+
+
 def archive_oplog(client: Any, oplog: OplogCatalog, *, compression: str = "zstd",
                   compression_level: Optional[int] = None, check_only: bool = False,
                   now: Optional[datetime] = None) -> ArchiveReport:  # fmt: skip
@@ -242,53 +305,48 @@ def archive_oplog(client: Any, oplog: OplogCatalog, *, compression: str = "zstd"
     listing = oplog.list()
     _clean_up(oplog, listing, started, report, check_only)
     reader = OplogReader(client)
-    newest = oplog.newest_slice(listing)
-    positions = _positions(newest, oplog.bases(listing))
-    position, problems = None, []
-    for candidate in positions:
-        problem = reader.problem_at(candidate)
-        if problem is None:
-            position = candidate
-            break
-        problems.append(problem)
-    if positions and position is None:
-        _record_gap(oplog, reader, positions[0], problems[0], majority=majority, check_only=check_only)
-    after = position.point if position is not None else None
-    query = {"$gt": _ts(after)} if after is not None else {"$gte": _ts(majority)}
-    report.start = {
-        "after": after.summary() if after else None,
-        "from": position.source if position else "majority point",
-    }
-    head = reader.end(newest=False, query={"ts": {**query, "$lte": _ts(majority)}})
-    if head is None:
-        report.position = after.summary() if after else None
-        report.lag_seconds = _lag(after, started)
-        report.changed = bool(report.cleaned_folders or report.aborted_uploads) and not check_only
+    positions = _positions(oplog.newest_slice(listing), oplog.bases(listing))
+    for _attempt in range(2):
+        position, opened, problems = _choose_start(reader, positions, majority)
+        if positions and position is None:
+            _record_gap(oplog, reader, positions[0], problems[0], majority=majority, check_only=check_only)
+        after = position.point if position is not None else None
+        report.start = {
+            "after": after.summary() if after else None,
+            "from": position.source if position else "majority point",
+        }
+        if opened.first is None:
+            report.position = after.summary() if after else None
+            report.lag_seconds = _lag(after, started)
+            report.changed = bool(report.cleaned_folders or report.aborted_uploads) and not check_only
+            report.duration_seconds = round(time.monotonic() - clock, 3)
+            return report
+        if check_only:
+            opened.cursor.close()
+            query = {"$gte": _ts(opened.first), "$lte": _ts(majority)}
+            count = reader.decoded.count_documents({"ts": query})
+            report.slice = {"first": opened.first.summary(), "last": majority.summary(), "count": count,
+                            "after": report.start["after"]}  # fmt: skip
+            report.changed = True
+            report.position = majority.summary()
+            report.lag_seconds = _lag(majority, started)
+            return report
+        try:
+            report.slice = _write_slice(
+                oplog, opened, majority, after=after, compression=compression, level=compression_level,
+                hello=hello, started=started,
+            )  # fmt: skip
+        except _EndMoved as moved:
+            majority = (
+                moved.last
+            )  # nothing at the commit point itself: archive up to the newest entry before it
+            continue
+        report.changed = True
+        report.position = report.slice["last"]
+        report.lag_seconds = _lag(majority, utc_now())
         report.duration_seconds = round(time.monotonic() - clock, 3)
         return report
-    tail = reader.end(newest=True, query={"ts": {"$lte": _ts(majority)}})
-    first, last = from_timestamp(head["ts"]), from_timestamp(tail["ts"])
-    if check_only:
-        count = reader.decoded.count_documents({"ts": {"$gte": _ts(first), "$lte": _ts(last)}})
-        report.slice = {
-            "first": first.summary(),
-            "last": last.summary(),
-            "count": count,
-            "after": report.start["after"],
-        }
-        report.changed = True
-        report.position = last.summary()
-        report.lag_seconds = _lag(last, started)
-        return report
-    report.slice = _write_slice(
-        oplog, reader, first, last, after=after, compression=compression, level=compression_level,
-        hello=hello, started=started,
-    )  # fmt: skip
-    report.changed = True
-    report.position = last.summary()
-    report.lag_seconds = _lag(last, utc_now())
-    report.duration_seconds = round(time.monotonic() - clock, 3)
-    return report
+    raise OffsiteError("the oplog kept changing below the majority commit point during the run: run again")
 
 
 def _lag(point: Optional[OplogTime], now: datetime) -> Optional[float]:
@@ -311,22 +369,25 @@ def _record_gap(oplog: OplogCatalog, reader: OplogReader, position: Position, pr
     raise OffsiteError(f"oplog archive of set {oplog.set_name} has a gap: {why}; {NEW_BASE}")
 
 
-def _write_slice(oplog: OplogCatalog, reader: OplogReader, first: OplogTime, last: OplogTime, *,
-                 after: Optional[OplogTime], compression: str, level: Optional[int], hello: Dict[str, Any],
+def _write_slice(oplog: OplogCatalog, opened: _Range, last: OplogTime, *, after: Optional[OplogTime],
+                 compression: str, level: Optional[int], hello: Dict[str, Any],
                  started: datetime) -> Dict[str, Any]:  # fmt: skip
-    """Stream ``[first, last]`` into the slice object, then write its manifest; returns the slice summary."""
+    """Stream the open range into the slice object, then write its manifest; returns the slice summary."""
+    first = opened.first
     upload = oplog.open_upload(first, last, compression, started)
     with upload:
         compressor = compressing_writer(upload, compression, level)
         writer = _SliceWriter(compressor)
-        cursor = reader.raw.find_raw_batches({"ts": {"$gte": _ts(first), "$lte": _ts(last)}})
         try:
-            for batch in cursor:
+            writer.write(opened.pending)
+            for batch in opened.cursor:
                 writer.write(batch)
         finally:
-            cursor.close()
+            opened.cursor.close()
         compressor.finish()
-        if writer.first != first or writer.last != last:
+        if writer.last != last:
+            if writer.last is not None and writer.last < last:
+                raise _EndMoved(writer.last)
             raise OffsiteError(
                 f"the oplog changed while it was read (expected {first.describe()} to {last.describe()}, read "
                 f"{writer.first} to {writer.last}): nothing was stored; run again"
