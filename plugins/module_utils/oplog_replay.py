@@ -8,7 +8,7 @@ No-op entries and entries of the config, local and admin system namespaces are s
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, List
+from typing import Any, List, Optional
 
 try:
     import bson
@@ -28,15 +28,48 @@ OPLOG_BATCH = 1000  # entries per applyOps command
 CODEC = bson.CodecOptions(document_class=SON) if bson is not None else None
 
 
+UI_ELEMENT = b"\x05ui\x00\x10\x00\x00\x00\x04"  # binary field "ui": 16 bytes, subtype 4 (a UUID)
+UI_LENGTH = len(UI_ELEMENT) + 16
+FIXED_SIZES = {0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0A: 0, 0x10: 4, 0x11: 8, 0x12: 8}
+
+
+def _top_level_ui(raw: bytes) -> Optional[int]:
+    """Offset of the top-level ``ui`` element of a raw entry, or None (absent, or not found the cheap way)."""
+    at = raw.find(UI_ELEMENT, 4)
+    position = 4
+    while 0 <= position < at:
+        kind = raw[position]
+        position = raw.index(b"\x00", position + 1) + 1
+        if kind in FIXED_SIZES:
+            position += FIXED_SIZES[kind]
+        elif kind in (0x02, 0x03, 0x04, 0x05):
+            size = int.from_bytes(raw[position : position + 4], "little")
+            position += size + (4 if kind == 0x02 else 5 if kind == 0x05 else 0)
+        else:
+            return None
+    return at if at >= 4 and position == at else None
+
+
 def _without_uuid(entry: Any) -> Any:
-    """The entry without ``ui`` (also in nested applyOps): the target's collections have their own UUIDs."""
-    entry.pop("ui", None)
-    inner = entry.get("o")
-    if entry.get("op") == "c" and isinstance(inner, dict) and isinstance(inner.get("applyOps"), list):
-        for op in inner["applyOps"]:
+    """The entry without ``ui`` (also in nested applyOps): the target's collections have their own UUIDs.
+
+    ``entry`` is read lazily (nested documents stay raw BSON); only an entry that carries a ``ui`` or
+    nests an ``applyOps`` is rebuilt, and only its top level unless it nests operations.
+    """
+    if entry.get("op") == "c" and "applyOps" in (entry.get("o") or {}):
+        full = bson.decode(entry.raw, codec_options=CODEC)
+        full.pop("ui", None)
+        for op in full["o"].get("applyOps") or []:
             if isinstance(op, dict):
                 op.pop("ui", None)
-    return entry
+        return full
+    if "ui" not in entry:
+        return entry
+    raw = entry.raw
+    at = _top_level_ui(raw)
+    if at is None:
+        return SON((key, value) for key, value in entry.items() if key != "ui")
+    return RawBSONDocument((len(raw) - UI_LENGTH).to_bytes(4, "little") + raw[4:at] + raw[at + UI_LENGTH :])
 
 
 class OplogApplier:
@@ -63,7 +96,7 @@ class OplogApplier:
 
     def add(self, raw: bytes) -> bool:
         """Take one raw entry; False once an entry lies past ``limit`` (stop reading)."""
-        entry = bson.decode(raw, codec_options=CODEC)
+        entry = RawBSONDocument(raw)
         ts = entry.get("ts")
         if self.limit is not None and ts > self.limit:
             self.flush()

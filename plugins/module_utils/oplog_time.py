@@ -73,7 +73,8 @@ def from_name(text: str) -> Optional[OplogTime]:
 
 
 def parse_target(value: Any, option: str = "restore_to_time") -> OplogTime:
-    """What an operator asks to recover to: ``secs:inc`` exactly, or an ISO 8601 time (whole second included)."""
+    """What an operator asks to recover to: ``secs:inc`` exactly, an ISO 8601 time (whole second included),
+    or a duration ago (``2h``)."""
     text = str(value if value is not None else "").strip()
     typed = TYPED.match(text)
     if typed:
@@ -81,7 +82,7 @@ def parse_target(value: Any, option: str = "restore_to_time") -> OplogTime:
         if inc > MAX_INC:
             raise OffsiteError(f"{option} {value!r}: the increment must be at most {MAX_INC}")
         return OplogTime(secs, inc)
-    if not text or text.isdigit() or not any(ch in text for ch in "-T:"):
+    if not text or text.isdigit():
         raise OffsiteError(
             f"{option} {value!r} is not a point in time: give an ISO 8601 UTC time such as 2026-11-27T17:05:30Z, "
             "or an oplog timestamp seconds:increment such as 1795799130:4"

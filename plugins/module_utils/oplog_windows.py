@@ -143,7 +143,9 @@ def plan_to(target: Optional[OplogTime], bases: Sequence[Base], all_chains: Sequ
         if base.end <= target <= reaches[base]:
             chain = chain_at(all_chains, base.end)
             pieces = (
-                [] if chain is None else [s for s in chain.slices if s.last > base.end and s.first <= target]
+                []
+                if chain is None or target == base.end
+                else [s for s in chain.slices if s.last > base.end and s.first <= target]
             )
             return Plan(target, base, pieces, reaches[base])
     raise OffsiteError(refusal(target, bases, reaches, all_chains, markers))
