@@ -159,3 +159,6 @@ def test_restore_playbook_recovers_to_a_time(tmp_path, make_replica_set, s3_endp
     assert len(docs) == 50 and all(doc["v"] == 1 for doc in docs)  # updated, not yet deleted
     reached = run.result("Report the point reached")["msg"]
     assert "50 oplog entries applied" in reached and '"shop.orders": 50' in reached
+    listing = run_playbook("list", inventory)
+    assert listing.rc == 0, listing.tail()
+    assert "rsr: 1 oplog slice(s); recoverable " in listing.output
