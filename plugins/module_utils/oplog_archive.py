@@ -89,7 +89,7 @@ def _ts(point: OplogTime) -> Any:
 
 
 def majority_point(client: Any) -> Tuple[OplogTime, Dict[str, Any]]:
-    """(the majority commit point, the hello reply): only entries up to it are archived."""
+    """(the majority commit point, bounded by what this member has written; the hello reply)."""
     hello = client.admin.command("hello")
     if not hello.get("setName"):
         raise OffsiteError(
@@ -108,7 +108,11 @@ def majority_point(client: Any) -> Tuple[OplogTime, Dict[str, Any]]:
             "the node reports no majority commit point (replSetGetStatus optimes.lastCommittedOpTime or hello "
             "lastWrite.majorityOpTime): connect to a data-bearing replica-set member"
         )
-    return from_timestamp(committed), hello
+    point = from_timestamp(committed)
+    applied = ((hello.get("lastWrite") or {}).get("opTime") or {}).get("ts")
+    if isinstance(applied, Timestamp) and from_timestamp(applied) < point:
+        point = from_timestamp(applied)  # a secondary that has not applied up to the commit point yet
+    return point, hello
 
 
 class OplogReader:
