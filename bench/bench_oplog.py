@@ -130,38 +130,43 @@ def main() -> None:
             f"-> ratio {max(replay_rates) / max(apply_rates):.2f}"
         )
 
-        oplog = OplogCatalog(Catalog(s3, "offsite-bench-oplog", "lag"), "rsb")
-        archive_oplog(src, oplog)
-        stop = threading.Event()
-        written = [0]
+        measure_lag(source, OplogCatalog(Catalog(s3, "offsite-bench-oplog", "lag"), "rsb"), best)
 
-        def writer() -> None:
-            client = source.client("primary")
-            while not stop.is_set():
-                client.shop.lag.insert_one({"n": written[0]})
-                written[0] += 1
-                time.sleep(0.002)
 
-        thread = threading.Thread(target=writer, daemon=True)
-        clock = time.perf_counter()
-        thread.start()
-        lags, durations = [], []
-        for _ in range(8):
-            time.sleep(INTERVAL)
-            run = archive_oplog(src, oplog)
-            lags.append(time.time() - run.position["t"])
-            durations.append(run.duration_seconds)
-        stop.set()
-        thread.join()
-        rate = written[0] / (time.perf_counter() - clock)
-        per_default = rate * 300
-        run_at_default = per_default / best
-        print(
-            f"lag:     writer {rate:,.0f} writes/s, interval {INTERVAL:g} s: lag after each run max {max(lags):.2f} s, "
-            f"mean {sum(lags) / len(lags):.2f} s (runs {max(durations):.2f} s at most); at the default 300 s "
-            f"interval: {per_default:,.0f} entries per run, ~{run_at_default:.1f} s per run, worst lag "
-            f"~{300 + run_at_default:.0f} s"
-        )
+def measure_lag(source, oplog, best: float) -> None:
+    """Lag after each run of the archiver while a writer inserts steadily; scaled to the default interval."""
+    src = source.client("primary")
+    archive_oplog(src, oplog)
+    stop = threading.Event()
+    written = [0]
+
+    def writer() -> None:
+        client = source.client("primary")
+        while not stop.is_set():
+            client.shop.lag.insert_one({"n": written[0]})
+            written[0] += 1
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    clock = time.perf_counter()
+    thread.start()
+    lags, durations = [], []
+    for _ in range(8):
+        time.sleep(INTERVAL)
+        run = archive_oplog(src, oplog)
+        lags.append(time.time() - run.position["t"])
+        durations.append(run.duration_seconds)
+    stop.set()
+    thread.join()
+    rate = written[0] / (time.perf_counter() - clock)
+    per_default = rate * 300
+    run_at_default = per_default / best
+    print(
+        f"lag:     writer {rate:,.0f} writes/s, interval {INTERVAL:g} s: lag after each run max {max(lags):.2f} s, "
+        f"mean {sum(lags) / len(lags):.2f} s (runs {max(durations):.2f} s at most); at the default 300 s "
+        f"interval: {per_default:,.0f} entries per run, ~{run_at_default:.1f} s per run, worst lag "
+        f"~{300 + run_at_default:.0f} s"
+    )
 
 
 if __name__ == "__main__":
