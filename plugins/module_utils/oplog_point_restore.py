@@ -13,17 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-try:
-    from bson.timestamp import Timestamp
-except ImportError:  # pragma: no cover - hosts without pymongo fail in mongo_connection.connect
-    Timestamp = None
-
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import MAX_OPLOG_DOCUMENT
 from ansible_collections.offsite.mongodb.plugins.module_utils.compression import decompressing_reader
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_catalog import OplogCatalog
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_replay import OplogApplier
-from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_time import OplogTime, from_timestamp
+from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_time import OplogTime
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_windows import (
     Plan,
     chains,
@@ -112,9 +107,7 @@ def read_entries(stream: Readable) -> Iterator[bytes]:
 def replay_to_point(client: Any, oplog: OplogCatalog, plan: Plan, restore: RestorePlan) -> PointReport:
     """Apply the plan's slices on top of its restored base, up to and including ``plan.target``."""
     clock = time.monotonic()
-    base_end = Timestamp(plan.base.end.secs, plan.base.end.inc)
-    limit = Timestamp(plan.target.secs, plan.target.inc)
-    applier = OplogApplier(client, restore, after=base_end, limit=limit)
+    applier = OplogApplier(client, restore, after=tuple(plan.base.end), limit=tuple(plan.target))
     report = PointReport(plan=plan, reached=plan.base.end)
     for piece in plan.slices:
         name = f"{piece.first.name}-{piece.last.name}"
@@ -128,7 +121,7 @@ def replay_to_point(client: Any, oplog: OplogCatalog, plan: Plan, restore: Resto
                     break
             applier.flush()
         except OffsiteError as exc:
-            reached = from_timestamp(applier.last_applied) if applier.last_applied else plan.base.end
+            reached = OplogTime(*applier.last_applied) if applier.last_applied else plan.base.end
             raise OffsiteError(
                 f"point-in-time replay stopped in slice {name}: {exc}; the database is at {reached.describe()}"
             ) from None
@@ -136,7 +129,7 @@ def replay_to_point(client: Any, oplog: OplogCatalog, plan: Plan, restore: Resto
         if not more:
             break
     applier.flush()
-    report.reached = from_timestamp(applier.reached) if applier.reached is not None else plan.base.end
+    report.reached = OplogTime(*applier.reached) if applier.reached is not None else plan.base.end
     report.entries_applied = applier.applied
     report.namespaces = dict(applier.namespaces)
     report.duration_seconds = round(time.monotonic() - clock, 3)

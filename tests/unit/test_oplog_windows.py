@@ -6,14 +6,15 @@ import datetime
 import uuid
 
 import bson
+import bson.regex
 import pytest
 from bson.binary import Binary, UuidRepresentation
 from bson.int64 import Int64
-from bson.raw_bson import RawBSONDocument
 from bson.timestamp import Timestamp
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.catalog_layout import CatalogLayout
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_entry_scan import scan_entry
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_replay import _without_uuid
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_slices import Gap, Slice
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_time import (
@@ -119,10 +120,20 @@ def test_replayed_entries_lose_only_their_top_level_ui():
     ui = Binary.from_uuid(uuid.uuid4(), UuidRepresentation.STANDARD)
     entry = {"op": "i", "ns": "shop.orders", "ui": ui, "o": {"_id": 1, "ui": ui}, "ts": Timestamp(5, 1),
              "t": Int64(1), "v": Int64(2), "wall": datetime.datetime(2026, 1, 1)}  # fmt: skip
-    sent = bson.decode(bytes(_without_uuid(RawBSONDocument(bson.encode(entry))).raw))
+    raw = bson.encode(entry)
+    top = scan_entry(raw)
+    assert (top.op, top.ns, top.ts, top.nests_apply_ops) == ("i", "shop.orders", (5, 1), False)
+    sent = bson.decode(bytes(_without_uuid(raw, top).raw))
     assert "ui" not in sent and sent["o"] == {"_id": 1, "ui": ui}
     assert sent == {k: v for k, v in entry.items() if k != "ui"}
+    plain = bson.encode({k: v for k, v in entry.items() if k != "ui"})
+    assert bytes(_without_uuid(plain, scan_entry(plain)).raw) == plain  # untouched bytes
     txn = {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [{"op": "i", "ns": "a.b", "ui": ui, "o": {"_id": 2}}]},
            "ts": Timestamp(5, 2)}  # fmt: skip
-    nested = _without_uuid(RawBSONDocument(bson.encode(txn)))
+    raw = bson.encode(txn)
+    assert scan_entry(raw).nests_apply_ops
+    nested = _without_uuid(raw, scan_entry(raw))
     assert "ui" not in nested["o"]["applyOps"][0]
+    odd = bson.encode({"op": "i", "ns": "a.b", "x": bson.regex.Regex("^a"), "o": {}, "ts": Timestamp(5, 3)})
+    assert scan_entry(odd) is None  # a type the walk does not know: the caller decodes instead
+    assert "ui" not in _without_uuid(odd, None)
