@@ -105,6 +105,7 @@ class Catalog:
         self.max_concurrency = max(1, int(max_concurrency or 1))
         self.secrets = tuple(secrets)
         self.foreign_keys: List[str] = []  # keys under the prefix that are not of the layout (last scan)
+        self.oplog_objects: List[Dict[str, Any]] = []  # oplog slice and gap objects (last scan)
 
     @property
     def where(self) -> str:
@@ -121,11 +122,15 @@ class Catalog:
         prefix = layout.backup_prefix(set_name, backup_id) if backup_id else layout.set_prefix(set_name)
         listings: Dict[tuple, BackupListing] = {}
         self.foreign_keys = []
+        self.oplog_objects = []
         with self.errors("list the backups", prefix):
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **self.owner):
                 for obj in page.get("Contents", []):
                     key = layout.parse(obj["Key"])
+                    if key is None and layout.parse_slice(obj["Key"]) is not None:
+                        self.oplog_objects.append(obj)  # archived oplog: see oplog_catalog
+                        continue
                     if key is None:
                         self.foreign_keys.append(obj["Key"])  # not ours: reported, never touched
                         continue

@@ -272,6 +272,16 @@ foreign_keys:
   type: list
   elements: str
   sample: ["mongodb-backups/rs0/notes.txt"]
+oplog:
+  description:
+    - What prune did to the set's archived oplog. It keeps every slice needed to reach any point from the oldest
+      kept base backup to now (and always the newest slice) and deletes older slices (C(removed_slices)), gap markers
+      wholly before that backup (C(removed_gaps)) and slice folders without a manifest (C(removed_incomplete)).
+    - C(windows) are the recoverable windows that remain (in check mode, that would remain).
+  returned: when O(mode=prune)
+  type: dict
+  sample: {removed_slices: ["1795790000.0000000001-1795790300.0000000007"], removed_gaps: [], removed_incomplete: [],
+           windows: [{from: {ts: "1795799207:2"}, to: {ts: "1795799507:9"}}]}
 deleted:
   description: The backup ids deleted (or that would be deleted in check mode).
   returned: when O(mode=delete)

@@ -133,6 +133,22 @@ foreign_keys:
   type: list
   elements: str
   sample: ["mongodb-backups/rs0/notes.txt"]
+oplog:
+  description:
+    - Per set with an archived oplog (M(offsite.mongodb.mongo_oplog_archive)), what point-in-time recovery can reach.
+    - C(windows) are the recoverable windows (from a base backup's oplog end to the end of the unbroken slices after
+      it), oldest first. C(gaps) are the breaks (recorded rollovers and rollbacks, or missing slices).
+    - C(slices), C(entries), C(first) and C(last) describe the slices. C(incomplete) lists slice folders left without
+      a manifest by killed runs.
+  returned: always
+  type: dict
+  sample:
+    rs0:
+      windows: [{from: {ts: "1795799207:2", time: "2026-11-27T17:06:47Z"}, to: {ts: "1795799507:9", time: "2026-11-27T17:11:47Z"}}]
+      gaps: []
+      slices: 2
+      entries: 53
+      incomplete: []
 """
 
 import traceback

@@ -29,10 +29,6 @@ def defaults(role: str) -> Dict[str, Any]:
     return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
-def test_the_roles_exist() -> None:
-    assert ROLES == ["backup", "catalog", "python_env", "restore", "verify"]
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_defaults_and_argument_spec_name_the_same_variables(role: str) -> None:
     assert set(defaults(role)) == set(options(role))

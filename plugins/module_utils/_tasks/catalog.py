@@ -15,6 +15,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_inf
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (
     catalog_from_options,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.oplog_prune import prune_oplog
 from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
     check_backup_id,
     check_set_name,
@@ -335,12 +336,15 @@ def prune_set(
     if not check_mode:
         catalog.delete_backups([by_id[d.backup_id] for d in removed])
         catalog.abort_uploads(uploads)
+    foreign = list(catalog.foreign_keys)
+    oplog = prune_oplog(catalog, set_name, {d.backup_id for d in decisions if d.keep}, check_mode)
     return {
-        "changed": bool(removed or uploads),
+        "changed": bool(removed or uploads or oplog["removed_slices"] or oplog["removed_gaps"]),
         "kept": [{"backup_id": d.backup_id, "reasons": d.reasons} for d in decisions if d.keep],
         "removed": [{"backup_id": d.backup_id, "reason": d.reasons[0]} for d in removed],
         "aborted_uploads": [upload_summary(u) for u in uploads],
-        "foreign_keys": list(catalog.foreign_keys),
+        "foreign_keys": foreign,
+        "oplog": oplog,
     }
 
 

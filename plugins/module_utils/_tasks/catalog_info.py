@@ -8,6 +8,10 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (
     catalog_from_options,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.oplog_overview import (
+    oplog_overview,
+    oplog_sets,
+)
 from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
     check_set_name,
     parse_catalog_time,
@@ -26,7 +30,9 @@ def list_catalog(params: Mapping[str, Any]) -> Dict[str, Any]:
     until = parse_catalog_time(params["until"], "until") if params.get("until") else None
     catalog = catalog_from_options(params)
     backups = summaries(catalog, set_name, since, until)
-    return {"changed": False, "backups": backups, "foreign_keys": list(catalog.foreign_keys)}
+    foreign = list(catalog.foreign_keys)
+    oplog = oplog_overview(catalog, [set_name] if set_name else oplog_sets(catalog))
+    return {"changed": False, "backups": backups, "foreign_keys": foreign, "oplog": oplog}
 
 
 def summaries(

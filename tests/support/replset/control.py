@@ -2,6 +2,7 @@
 
 ``GET /members`` → ``{name: {host, role, up}}``; ``POST /members/<name>/stop`` and
 ``POST /members/<name>/start`` → the member's new state. Answers 404 for an unknown member.
+``POST /oplog/rollback/<n>`` simulates a rollback: the newest n oplog entries go, the term rises.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def control_server(port: int, listeners: Dict[str, MemberListener]) -> Threading
 
         def do_POST(self) -> None:
             parts = self.path.strip("/").split("/")
+            if len(parts) == 3 and parts[:2] == ["oplog", "rollback"] and parts[2].isdigit():
+                store = next(iter(listeners.values())).server.store
+                with store.lock:
+                    removed = store.oplog.rollback(int(parts[2]))
+                self._send(200, {"removed": removed, "term": store.oplog.term})
+                return
             if len(parts) != 3 or parts[0] != "members" or parts[2] not in ("stop", "start"):
                 self._send(404, {"error": f"no such path {self.path}: use /members/<name>/stop or /start"})
                 return

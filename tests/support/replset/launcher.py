@@ -81,6 +81,10 @@ class ReplicaSet:
         self._control("POST", f"/members/{name}/start")
         wait_for_port(self.members[name][1], timeout=5)
 
+    def rollback_oplog(self, count: int) -> Dict[str, Any]:
+        """Simulate a rollback: the newest ``count`` oplog entries go and later writes get a new term."""
+        return self._control("POST", f"/oplog/rollback/{count}")
+
     def stop(self) -> None:
         self.process.stop()
 
@@ -94,7 +98,29 @@ def start_replica_set(
     set_name: str = "rs0",
     admin_user: str = "root",
 ) -> ReplicaSet:
-    """Start the stand-in as its own process (stop it with ``.stop()``, by PID)."""
+    """Start the stand-in as its own process (stop it with ``.stop()``, by PID).
+
+    A free port can be taken by another process before the stand-in binds it (other test runs share
+    the machine): then it starts again on new ports, up to three times.
+    """
+    for attempt in range(3):
+        try:
+            return _start(
+                workdir,
+                members,
+                version=version,
+                oplog_size=oplog_size,
+                set_name=set_name,
+                admin_user=admin_user,
+            )
+        except RuntimeError as exc:
+            if "Address already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start(workdir: Path, members: Sequence[Tuple[str, str]], *, version: str, oplog_size: int, set_name: str,
+           admin_user: str) -> ReplicaSet:  # fmt: skip
     ports = {name: (role, free_port()) for name, role in members}
     control_port = free_port()
     password = secrets.token_urlsafe(12)

@@ -36,6 +36,7 @@ class Oplog:
         self.size = 0
         self.uuid = Binary.from_uuid(uuid.uuid4(), UuidRepresentation.STANDARD)
         self.last_dropped: Optional[tuple] = None  # sort key of the newest entry the cap removed
+        self.term = int(TERM)  # rises only when a test simulates a rollback (``rollback``)
 
     def append(
         self,
@@ -53,7 +54,7 @@ class Oplog:
         entry["o"] = o
         if o2 is not None:
             entry["o2"] = o2
-        entry.update(ts=ts, t=TERM, v=Int64(2), wall=self.clock.wall())
+        entry.update(ts=ts, t=Int64(self.term), v=Int64(2), wall=self.clock.wall())
         raw = bson.encode(entry)
         self.entries.append(raw)
         self.keys.append(sort_key(ts))
@@ -62,6 +63,19 @@ class Oplog:
             self.size -= len(self.entries.popleft())
             self.last_dropped = self.keys.popleft()
         return ts
+
+    def rollback(self, count: int) -> int:
+        """Simulate a rollback after an election: the newest ``count`` entries go, later writes get a new term.
+
+        Only the oplog changes (the documents stay): enough for tools that must notice the lost entries.
+        """
+        removed = 0
+        while removed < count and len(self.entries) > 1:
+            self.size -= len(self.entries.pop())
+            self.keys.pop()
+            removed += 1
+        self.term += 1
+        return removed
 
     def all(self) -> List[bytes]:
         return list(self.entries)
