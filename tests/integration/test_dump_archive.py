@@ -14,7 +14,7 @@ import pymongo
 import pytest
 from support.ansible_runner import run_module
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import archive, compression
+from ansible_collections.offsite.mongodb.plugins.module_utils import compression
 
 _spec = importlib.util.spec_from_file_location(
     "spec_walker", Path(__file__).parents[1] / "unit" / "test_archive_spec.py"
@@ -40,7 +40,7 @@ def shop(mongo_uri):
 
 def archive_documents(path: Path):
     stream, kind = compression.decompressing_reader(io.BytesIO(path.read_bytes()))
-    reader = archive.ArchiveReader(stream)
+    reader = archive_reader.ArchiveReader(stream)
     docs = {}
     for event in reader.events():
         docs.setdefault(event.entry.ns, []).extend(event.documents)

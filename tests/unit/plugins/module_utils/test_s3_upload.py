@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.upload_stream import (
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3_upload import (
     MAX_OBJECT_SIZE,
     MAX_PART_SIZE,
     MAX_PARTS,

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.fixtures import MONGODUMP_FIXTURES
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import compression, mongo_tools
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import connection_options
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import connection_options
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore import RestorePlan
+from ansible_collections.offsite.mongodb.tests.unit.helpers.fixtures import MONGODUMP_FIXTURES
 
 SECRET = "s3cr3t-Pa55"
 FIXTURE = MONGODUMP_FIXTURES / "archive" / "dump-w-oplog.archive"

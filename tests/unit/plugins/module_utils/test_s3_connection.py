@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ParamValidationError
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3 import (
+from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import (
     check_bucket_name,
     make_client,
     s3_errors,

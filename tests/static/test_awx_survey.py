@@ -16,7 +16,7 @@ import pytest
 import yaml
 from support.ansible_runner import ansible_env
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.mongo import ENVIRONMENT_FALLBACKS
+from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import ENVIRONMENT_FALLBACKS
 
 ROOT = Path(__file__).resolve().parents[2]
 AWX = ROOT / "examples" / "awx" / "configure.yml"
