@@ -72,5 +72,5 @@ def test_catalog_times_take_backup_ids_and_everything_parse_time_takes():
     assert parse_catalog_time("2026-11-23T10:15:00Z") == WHEN
     with pytest.raises(OffsiteError, match="is not a backup id"):
         parse_catalog_time("20261323T101500Z", "before")
-    with pytest.raises(OffsiteError, match="^before 'soon' is not a time"):
+    with pytest.raises(OffsiteError, match=r"^before 'soon' is not a time"):
         parse_catalog_time("soon", "before")

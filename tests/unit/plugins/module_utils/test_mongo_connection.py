@@ -35,7 +35,7 @@ def test_tls_files_must_exist_and_be_readable(tmp_path):
     assert options.client_kwargs()["tlsCAFile"] == str(ca)
     with pytest.raises(OffsiteError, match=r"tls_certificate_key_file .*missing.pem' is not a readable file"):
         connection_options({"tls": True, "tls_certificate_key_file": str(tmp_path / "missing.pem")})
-    with pytest.raises(OffsiteError, match="tls_ca_file .* is not a readable file"):
+    with pytest.raises(OffsiteError, match=r"tls_ca_file .* is not a readable file"):
         connection_options({"tls": True, "tls_ca_file": str(tmp_path)})  # a directory
 
 
