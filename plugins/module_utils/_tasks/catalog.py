@@ -63,8 +63,9 @@ def run_catalog_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, A
     if mode == "get":
         before = parse_catalog_time(params["before"], "before") if params.get("before") else None
         return get_backup(
-            catalog, set_name, params["dest"], params.get("backup_id") or "latest", before, check_mode
-        )
+            catalog, set_name, params["dest"], params.get("backup_id") or "latest",
+            before=before, check_mode=check_mode,
+        )  # fmt: skip
     if params.get("backup_id"):
         return delete_backup(catalog, set_name, params["backup_id"], check_mode)
     return delete_set(catalog, set_name, bool(params.get("confirm_delete_all")), check_mode)
