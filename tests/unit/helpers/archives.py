@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import random
 from typing import Dict, List, Sequence, Tuple
 
 import bson
+from bson import Binary
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import compression
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (
@@ -62,3 +64,15 @@ def small_archive(documents: Dict[str, int], compression_kind: str = "none") -> 
         entry = PreludeEntry(db, collection, metadata_json({"indexes": []}), "collection")
         namespaces.append((entry, [bson.encode({"_id": i}) for i in range(count)]))
     return build(namespaces, compression_kind)
+
+
+def random_archive(approx_bytes: int, seed: int = 0, compression_kind: str = "none") -> bytes:
+    """An archive of incompressible documents (one namespace, ``bulk.data``) of at least ``approx_bytes``."""
+    rng = random.Random(seed)
+    chunk = 256 * 1024
+    docs = [
+        bson.encode({"_id": i, "payload": Binary(rng.randbytes(chunk))})
+        for i in range(max(1, -(-approx_bytes // chunk)))
+    ]
+    entry = PreludeEntry("bulk", "data", metadata_json({"indexes": []}), "collection")
+    return build([(entry, docs)], compression_kind)
