@@ -16,9 +16,8 @@ def s3_endpoint(tmp_path_factory):
     yield from servers.s3_endpoint(tmp_path_factory.mktemp("moto"))
 
 
-@pytest.fixture
-def s3_bucket(s3_endpoint):
-    """A fresh, empty bucket on the test endpoint, emptied and removed afterwards."""
+def _fresh_bucket(s3_endpoint):
+    """A new, empty bucket; emptied and removed afterwards."""
     client = s3_endpoint.client()
     name = f"offsite-test-{uuid.uuid4().hex[:16]}"
     client.create_bucket(Bucket=name)
@@ -35,6 +34,18 @@ def s3_bucket(s3_endpoint):
     # A bucket with locked objects cannot be removed; moto's server dies with the session.
     with contextlib.suppress(Exception):
         client.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint):
+    """A fresh, empty bucket on the test endpoint, emptied and removed afterwards."""
+    yield from _fresh_bucket(s3_endpoint)
+
+
+@pytest.fixture(scope="module")
+def module_bucket(s3_endpoint):
+    """A bucket shared by the tests of one module (for scenarios split into steps)."""
+    yield from _fresh_bucket(s3_endpoint)
 
 
 @pytest.fixture(scope="session")
