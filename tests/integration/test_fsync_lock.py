@@ -193,8 +193,8 @@ def test_unreachable_server_and_bad_options_fail_with_one_line(tmp_path):
     bad_uri = run_module("mongo_fsync_lock", {"uri": "http://example.invalid"})
     assert "uri must start with mongodb://" in bad_uri["msg"]
 
-    bad_lease = run_module("mongo_fsync_lock", {"login_port": port, "lease_seconds": 0})
-    assert bad_lease["msg"] == "lease_seconds must be a positive number of seconds"
+    bad_lease = run_module("mongo_fsync_lock", {"login_port": port, "lease_seconds": 10**12})
+    assert bad_lease["msg"] == "lease_seconds must be between 1 and 604800 (a week), got 1000000000000"
 
 
 def test_connection_comes_from_environment_variables(fsync_fake, tmp_path):
