@@ -70,6 +70,8 @@ def generate(client, total_bytes: int) -> int:
 def worker(argv) -> None:
     """Runs in a child process so that its peak RSS is its own: ``worker KIND URI ARGS``."""
     from ansible_collections.offsite.mongodb.plugins.module_utils import dump, restore  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestorePlan  # noqa: PLC0415
 
     kind, uri = argv[0], argv[1]
     client = pymongo.MongoClient(uri)
@@ -84,20 +86,20 @@ def worker(argv) -> None:
     elif kind == "dump":
         compression, databases, dest = argv[2], json.loads(argv[3]), argv[4]
         with open(dest, "wb") as sink:
-            report = dump.dump_archive(
-                client, sink, dump.DumpPlan(databases=databases, compression=compression)
-            )
+            report = dump.dump_archive(client, sink, DumpPlan(databases=databases, compression=compression))
         moved = report.bytes
     elif kind == "restore":
-        plan = restore.RestorePlan(ns_from=["bench_*.*"], ns_to=["restored_*.*"], drop=True)
+        plan = RestorePlan(ns_from=["bench_*.*"], ns_to=["restored_*.*"], drop=True)
         with open(argv[2], "rb") as source:
             report = restore.restore_archive(client, source, plan)
         moved = report.documents
     elif kind == "insert":
-        from ansible_collections.offsite.mongodb.plugins.module_utils import archive  # noqa: PLC0415
+        from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import (  # noqa: PLC0415
+            ArchiveReader,
+        )
 
         with open(argv[2], "rb") as source:
-            reader = archive.ArchiveReader(source)
+            reader = ArchiveReader(source)
             for db_name in DATABASES:
                 client.drop_database("raw_" + db_name)
             for event in reader.events():

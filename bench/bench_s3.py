@@ -20,10 +20,24 @@ for path in (ROOT / ".cache" / "collections", ROOT / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+import bson  # noqa: E402
+from bson import Binary  # noqa: E402
 from support import servers  # noqa: E402
 
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import (  # noqa: E402
+    delete_backup,
+    delete_set,
+    get_backup,
+    put_backup,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (  # noqa: E402
+    ArchiveHeader,
+    PreludeEntry,
+    metadata_json,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_writer import ArchiveWriter  # noqa: E402
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog  # noqa: E402
 from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import make_client, s3_options  # noqa: E402
-from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import BackupStore  # noqa: E402
 
 MiB = 1024 * 1024
 
@@ -41,13 +55,18 @@ def _timed(label: str, func) -> float:
     return seconds
 
 
-def _make_file(path: Path, size: int) -> None:
+def _make_archive(path: Path, size: int) -> None:
+    """A real, uncompressed mongodump archive of about ``size`` bytes (the catalog refuses anything else)."""
     block = os.urandom(4 * MiB)
+    entry = PreludeEntry("bench", "data", metadata_json({"indexes": []}), "collection")
     with open(path, "wb") as handle:
-        left = size
-        while left > 0:
-            handle.write(block[: min(left, len(block))])
-            left -= len(block)
+        writer = ArchiveWriter(handle)
+        writer.write_prelude(ArchiveHeader("7.0.12", "bench"), [entry])
+        stream = writer.namespace("bench", "data")
+        for number in range(max(1, size // len(block))):
+            stream.write(bson.encode({"_id": number, "payload": Binary(block)}))
+        stream.close()
+        writer.finish()
 
 
 def main() -> None:
@@ -64,7 +83,7 @@ def main() -> None:
 
 def _run(endpoint, work: Path, size: int) -> None:
     src = work / "archive.bin"
-    _make_file(src, size)
+    _make_archive(src, size)
     baseline_client = endpoint.client()
     bucket = f"offsite-bench-{uuid.uuid4().hex[:12]}"
     baseline_client.create_bucket(Bucket=bucket)
@@ -74,11 +93,10 @@ def _run(endpoint, work: Path, size: int) -> None:
             "access_key": endpoint.access_key,
             "secret_key": endpoint.secret_key,
             "region": endpoint.region,
-        },
-        {},
+        }
     )
     concurrency = int(os.environ.get("OFFSITE_BENCH_S3_CONCURRENCY", "8"))
-    store = BackupStore(make_client(options, concurrency + 2), bucket, "bench", max_concurrency=concurrency)
+    catalog = Catalog(make_client(options, concurrency + 2), bucket, "bench", max_concurrency=concurrency)
     print(f"  size {size // MiB} MiB, endpoint {endpoint.endpoint_url}, catalog concurrency {concurrency}")
 
     rounds = int(os.environ.get("OFFSITE_BENCH_S3_ROUNDS", "3"))
@@ -95,8 +113,8 @@ def _run(endpoint, work: Path, size: int) -> None:
         )
         times["ours_up"].append(
             _timed(
-                "catalog put_file (+sha256, manifest)",
-                lambda b=backup_id: store.put_file("bench", str(src), b),
+                "catalog put (checked, sha256)",
+                lambda b=backup_id: put_backup(catalog, "bench", str(src), b),
             )
         )
         times["base_down"].append(
@@ -107,12 +125,12 @@ def _run(endpoint, work: Path, size: int) -> None:
         )
         times["ours_down"].append(
             _timed(
-                "catalog get_file (sha256 verified)",
-                lambda b=backup_id: store.get_file("bench", str(ours_dest), b),
+                "catalog get (sha256 verified)",
+                lambda b=backup_id: get_backup(catalog, "bench", str(ours_dest), b),
             )
         )
         ours_dest.unlink()
-        store.delete("bench", backup_id)  # keep the server's memory flat between rounds
+        delete_backup(catalog, "bench", backup_id)  # keep the server's memory flat between rounds
     base_up, ours_up = min(times["base_up"]), min(times["ours_up"])
     base_down, ours_down = min(times["base_down"]), min(times["ours_down"])
     print("  best of each:")
@@ -125,7 +143,7 @@ def _run(endpoint, work: Path, size: int) -> None:
         f"  download ratio {base_down / ours_down:5.2f}  ({mib_s / base_down:7.1f} vs {mib_s / ours_down:7.1f} MiB/s)"
     )
     print(f"  peak RSS of this process {peak} MiB (both sides together)")
-    store.delete_all("bench", confirm=True)
+    delete_set(catalog, "bench", True)
     baseline_client.delete_object(Bucket=bucket, Key="baseline")
     baseline_client.delete_bucket(Bucket=bucket)
 

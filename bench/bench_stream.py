@@ -38,14 +38,16 @@ def disk_writes() -> int:
 def worker(argv) -> None:
     """Child process (own peak RSS and disk counters): ``worker KIND CONFIG_JSON``."""
     from ansible_collections.offsite.mongodb.plugins.module_utils import dump  # noqa: PLC0415
-    from ansible_collections.offsite.mongodb.plugins.module_utils.dump_to_catalog import (  # noqa: PLC0415
-        dump_to_catalog,
+    from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import put_backup  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (  # noqa: PLC0415
+        catalog_from_options,
     )
-    from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import store_from_params  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.dump import dump_to_catalog  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan  # noqa: PLC0415
 
     kind, config = argv[0], json.loads(argv[1])
-    plan = dump.DumpPlan(databases=list(DATABASES), compression=config["compression"])
-    store = store_from_params(config["s3"], environ={})
+    plan = DumpPlan(databases=list(DATABASES), compression=config["compression"])
+    catalog = catalog_from_options(config["s3"])
     before = disk_writes()
     start = time.perf_counter()
     if kind == "file":
@@ -55,9 +57,9 @@ def worker(argv) -> None:
             sink.flush()
             os.fsync(sink.fileno())
     elif kind == "upload":
-        store.put_file("bench-upload", config["path"], f"20260101T000000Z-{uuid.uuid4().hex[:6]}")
+        put_backup(catalog, "bench-upload", config["path"], f"20260101T000000Z-{uuid.uuid4().hex[:6]}")
     elif kind == "stream":
-        dump_to_catalog(lambda: pymongo.MongoClient(config["uri"]), store, "bench-stream", plan)
+        dump_to_catalog(lambda: pymongo.MongoClient(config["uri"]), catalog, "bench-stream", plan)
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "disk_bytes": disk_writes() - before}))
