@@ -17,9 +17,6 @@ import pymongo
 import pytest
 from support.playbook_runner import PlaybookRun, run_playbook, write_inventory
 
-# The steps share one bucket, database and staging directory: keep them on one xdist worker.
-pytestmark = pytest.mark.xdist_group("playbook_backup_restore")
-
 SECRET_KEY = f"S3-secret-{uuid.uuid4().hex}"  # moto accepts any key; a unique one can be searched for
 SOURCE = {"customers": 300, "orders": 1200, "products": 40}
 
