@@ -11,14 +11,10 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 try:
     import bson
-    from bson import json_util
-    from bson.int64 import Int64
-    from bson.son import SON
 
     BSON_IMPORT_ERROR: Optional[str] = None
 except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
-    bson = json_util = SON = None
-    Int64 = int
+    bson = None
     BSON_IMPORT_ERROR = str(exc)
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (

@@ -11,13 +11,12 @@ from typing import Dict, List, Optional, Tuple
 
 try:
     import bson
-    from bson import json_util
     from bson.int64 import Int64
     from bson.son import SON
 
     BSON_IMPORT_ERROR: Optional[str] = None
 except ImportError as exc:  # pragma: no cover - exercised on hosts without pymongo
-    bson = json_util = SON = None
+    bson = SON = None
     Int64 = int
     BSON_IMPORT_ERROR = str(exc)
 
