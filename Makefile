@@ -49,7 +49,7 @@ sanity: setup
 	cd $(SANITY_COPY) && $(BIN)/ansible-test sanity --python 3.11 --local --requirements --color no
 
 # The unit tests as ansible-test runs them (collection loader, forked tests), offline: the venv already
-# has tests/unit/requirements.txt (the hosts' requirements) and pytest-xdist. About 70 s on 2 cores.
+# has tests/unit/requirements.txt (the hosts' requirements) and pytest-xdist. 35-70 s on 2 busy cores.
 UNITS_COPY := $(or $(TMPDIR),/tmp)/offsite-mongodb-units/ansible_collections/offsite/mongodb
 units: setup
 	rm -rf $(UNITS_COPY) && mkdir -p $(UNITS_COPY)
