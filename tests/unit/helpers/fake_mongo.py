@@ -1,7 +1,8 @@
-"""A client that answers ``admin.command`` from a table: for logic that needs one reply, not a server."""
+"""Stand-ins for logic that needs one reply, not a server: a client answering from a table, a tool binary."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 
@@ -23,3 +24,11 @@ class FakeAdmin:
 class FakeClient:
     def __init__(self, replies: Optional[Dict[str, Any]] = None) -> None:
         self.admin = FakeAdmin(replies or {})
+
+
+def stand_in_tool(directory: Path, name: str) -> Path:
+    """An executable named like a Database Tools binary (``mongodump``, ``mongorestore``) that does nothing."""
+    tool = directory / name
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    return tool

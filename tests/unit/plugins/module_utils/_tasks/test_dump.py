@@ -8,6 +8,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.dump import
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import dump_archive
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import connection_options
+from ansible_collections.offsite.mongodb.tests.unit.helpers.fake_mongo import stand_in_tool
 
 
 @pytest.mark.parametrize("engine", ["auto", "native", None])
@@ -18,8 +19,7 @@ def test_auto_and_native_dump_with_this_collection(engine):
 def test_mongodump_needs_the_tool(tmp_path):
     with pytest.raises(OffsiteError, match="set mongodump_path, or use engine native"):
         choose_dumper(connection_options({}), "mongodump", str(tmp_path / "nope"))
-    tool = tmp_path / "mongodump"
-    tool.write_text("#!/bin/sh\n")
-    tool.chmod(0o755)
-    engine, dumper = choose_dumper(connection_options({}), "mongodump", str(tool))
+    engine, dumper = choose_dumper(
+        connection_options({}), "mongodump", str(stand_in_tool(tmp_path, "mongodump"))
+    )
     assert engine == "mongodump" and dumper is not dump_archive
