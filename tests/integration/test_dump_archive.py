@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import os
 import stat
@@ -14,13 +13,8 @@ import pymongo
 import pytest
 from support.ansible_runner import run_module
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import archive, compression
-
-_spec = importlib.util.spec_from_file_location(
-    "spec_walker", Path(__file__).parents[1] / "unit" / "test_archive_spec.py"
-)
-spec_walker = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(spec_walker)
+from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, compression
+from ansible_collections.offsite.mongodb.tests.unit.helpers import archive_spec as spec_walker
 
 
 @pytest.fixture
@@ -40,7 +34,7 @@ def shop(mongo_uri):
 
 def archive_documents(path: Path):
     stream, kind = compression.decompressing_reader(io.BytesIO(path.read_bytes()))
-    reader = archive.ArchiveReader(stream)
+    reader = archive_reader.ArchiveReader(stream)
     docs = {}
     for event in reader.events():
         docs.setdefault(event.entry.ns, []).extend(event.documents)

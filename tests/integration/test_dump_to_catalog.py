@@ -8,10 +8,10 @@ import pymongo
 import pytest
 from support.ansible_runner import run_module
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import dump_to_catalog as joined
-from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks import dump as dump_task
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import BackupStore
 
 SECRET = "offsite+Stream/Secret-Never-Shown-5b1c"
 PREFIX = "stream-it"
@@ -65,7 +65,7 @@ def test_dump_streams_into_the_catalog_and_restores(mongo_uri, stream_db, s3_end
     assert dumped["manifest"]["archive"]["sha256"] == dumped["sha256"]
     assert SECRET not in dumped["_stdout"]
 
-    listed = run_module("s3_backup_archive", s3_args(s3_endpoint, s3_bucket, mode="list"), env=env)
+    listed = run_module("s3_backup_archive_info", s3_args(s3_endpoint, s3_bucket), env=env)
     assert [(b["backup_id"], b["complete"]) for b in listed["backups"]] == [(dumped["backup_id"], True)]
 
     fetched = run_module(
@@ -73,7 +73,7 @@ def test_dump_streams_into_the_catalog_and_restores(mongo_uri, stream_db, s3_end
         s3_args(s3_endpoint, s3_bucket, mode="get", set_name="rs-stream", dest=str(tmp_path / "a.zst")),
         env=env,
     )
-    assert fetched["verified"] is True
+    assert fetched.get("verified") is True, fetched
     assert fetched["sha256"] == dumped["sha256"]
     restored = run_module(
         "mongo_restore_archive",
@@ -100,9 +100,9 @@ def test_a_dump_that_fails_midway_leaves_no_parts_and_no_manifest(s3_endpoint, s
             sink.write(b"\0" * (5 * 1024 * 1024))
         raise OffsiteError("MongoDB failed to dump: connection reset")
 
-    monkeypatch.setattr(joined, "dump_archive", failing_dump)
+    monkeypatch.setattr(dump_task, "dump_archive", failing_dump)
     s3 = s3_endpoint.client()
-    store = BackupStore(s3, s3_bucket, PREFIX, part_size=5 * 1024 * 1024, max_concurrency=2)
+    catalog = Catalog(s3, s3_bucket, PREFIX, part_size=5 * 1024 * 1024, max_concurrency=2)
 
     class Client:
         closed = False
@@ -112,11 +112,11 @@ def test_a_dump_that_fails_midway_leaves_no_parts_and_no_manifest(s3_endpoint, s
 
     client = Client()
     with pytest.raises(OffsiteError, match="connection reset"):
-        joined.dump_to_catalog(lambda: client, store, "rs-fail", DumpPlan(compression="none"))
+        dump_task.dump_to_catalog(lambda: client, catalog, "rs-fail", DumpPlan(compression="none"))
     assert client.closed
     assert s3.list_objects_v2(Bucket=s3_bucket).get("KeyCount", 0) == 0
     assert s3.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
-    assert store.catalog() == []
+    assert catalog.scan() == []
 
 
 def test_bucket_and_dest_are_exclusive_and_set_name_is_required(mongo_uri, tmp_path):

@@ -10,7 +10,8 @@ import pymongo
 import pytest
 from bson import Binary, Int64, ObjectId
 from support.ansible_runner import run_module
-from support.fixtures import MONGODUMP_FIXTURES
+
+from ansible_collections.offsite.mongodb.tests.unit.helpers.fixtures import MONGODUMP_FIXTURES
 
 DATABASES = ("rsrc", "rdst", "rdst2")
 # BSON types the nx-27017 stand-in keeps (see environment-notes.md); the rest are proven in tests/unit.

@@ -11,14 +11,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from support.ansible_runner import run_module
 
-from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
-    backup_time,
-    new_backup_id,
-    utc_now,
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import (
+    get_backup,
+    prune_set,
+    put_backup,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import backup_time, new_backup_id
+from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.retention import Candidate, Policy, apply_policy
-from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import BackupStore
+from ansible_collections.offsite.mongodb.plugins.module_utils.times import utc_now
+from ansible_collections.offsite.mongodb.tests.unit.helpers.archives import random_archive
 
 MiB = 1024 * 1024
 PREFIX = "it-backups"
@@ -50,23 +53,31 @@ def args_for(endpoint, bucket, **extra):
     return args
 
 
-def module(endpoint, bucket, check=False, **extra):
-    result = run_module(
-        "s3_backup_archive", args_for(endpoint, bucket, **extra), check=check, env=env_for(endpoint)
-    )
+def module(endpoint, bucket, check=False, name="s3_backup_archive", **extra):
+    result = run_module(name, args_for(endpoint, bucket, **extra), check=check, env=env_for(endpoint))
     for secret in credentials(endpoint):
         assert secret not in result["_stdout"]
     return result
 
 
-def make_store(endpoint, bucket, **kwargs):
+def listed(endpoint, bucket, **extra):
+    """The catalog as s3_backup_archive_info lists it."""
+    return module(endpoint, bucket, name="s3_backup_archive_info", **extra)
+
+
+def backup_ids(catalog, set_name):
+    return [listing.backup_id for listing in catalog.scan(set_name)]
+
+
+def make_catalog(endpoint, bucket, **kwargs):
     kwargs.setdefault("part_size", 5 * MiB)
     kwargs.setdefault("max_concurrency", 3)
-    return BackupStore(endpoint.client(), bucket, PREFIX, **kwargs)
+    return Catalog(endpoint.client(), bucket, PREFIX, **kwargs)
 
 
 def write_file(path, size, seed=0):
-    data = random.Random(seed).randbytes(size)
+    """A real mongodump archive of about ``size`` bytes (put refuses anything else), gzip for ``.gz`` names."""
+    data = random_archive(size, seed, "gzip" if path.name.endswith(".gz") else "none")
     path.write_bytes(data)
     return data
 
@@ -80,13 +91,13 @@ def uploads(endpoint, bucket):
     return endpoint.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
 
 
-def tiny_backup(store, set_name, when, payload=b"archive", complete=True):
+def tiny_backup(catalog, set_name, when, payload=b"archive", complete=True):
     backup_id = new_backup_id(when)
-    stream = store.open_upload(set_name, backup_id, "gzip")
+    stream = catalog.open_upload(set_name, backup_id, "gzip")
     stream.write(payload)
     result = stream.close()
     if complete:
-        store.commit(set_name, backup_id, result, metadata={"namespaces": [{"ns": "a.b", "documents": 2}]})
+        catalog.commit(set_name, backup_id, result, metadata={"namespaces": [{"ns": "a.b", "documents": 2}]})
     return backup_id
 
 
@@ -135,7 +146,7 @@ def test_put_get_list_delete_through_the_module(s3_endpoint, s3_bucket, tmp_path
     assert dry["changed"] is True
     assert keys(s3_endpoint, s3_bucket) == before
 
-    listing = module(s3_endpoint, s3_bucket, mode="list")
+    listing = listed(s3_endpoint, s3_bucket)
     assert listing["changed"] is False
     [entry] = listing["backups"]
     assert entry["backup_id"] == "20261120T030000Z"
@@ -200,24 +211,24 @@ def test_put_never_overwrites_another_archive(s3_endpoint, s3_bucket, tmp_path):
     assert clash["failed"] is True
     assert "already holds another archive" in clash["msg"]
     assert keys(s3_endpoint, s3_bucket) == stored
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     assert (
-        store.resolve("rs0", "20261101T000000Z")["archive"]["sha256"]
+        catalog.resolve("rs0", "20261101T000000Z")["archive"]["sha256"]
         == hashlib.sha256(first.read_bytes()).hexdigest()
     )
     # Without an explicit id the same second gets a suffix instead of failing.
-    auto = store.put_file("rs0", str(second), now=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    auto = put_backup(catalog, "rs0", str(second), now=datetime(2026, 11, 1, tzinfo=timezone.utc))
     assert auto["backup_id"].startswith("20261101T000000Z-")
 
 
 def test_manifest_rule_incomplete_backups_are_listed_skipped_and_pruned(s3_endpoint, s3_bucket, tmp_path):
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     now = utc_now().replace(microsecond=0)
-    older_incomplete = tiny_backup(store, "rs0", now - timedelta(days=3), complete=False)
-    complete = tiny_backup(store, "rs0", now - timedelta(days=2))
-    newer_incomplete = tiny_backup(store, "rs0", now - timedelta(hours=1), complete=False)
+    older_incomplete = tiny_backup(catalog, "rs0", now - timedelta(days=3), complete=False)
+    complete = tiny_backup(catalog, "rs0", now - timedelta(days=2))
+    newer_incomplete = tiny_backup(catalog, "rs0", now - timedelta(hours=1), complete=False)
 
-    listing = module(s3_endpoint, s3_bucket, mode="list", set_name="rs0")["backups"]
+    listing = listed(s3_endpoint, s3_bucket, set_name="rs0")["backups"]
     assert [(b["backup_id"], b["complete"]) for b in listing] == [
         (newer_incomplete, False),
         (complete, True),
@@ -244,18 +255,18 @@ def test_manifest_rule_incomplete_backups_are_listed_skipped_and_pruned(s3_endpo
     ]
     assert [k["backup_id"] for k in pruned["kept"]] == [newer_incomplete, complete]
     # Once abandoned longer than the threshold, the newer incomplete backup goes too.
-    later = store.prune("rs0", Policy(keep_last=5), timedelta(days=1), now=now + timedelta(days=2))
+    later = prune_set(catalog, "rs0", Policy(keep_last=5), timedelta(days=1), now=now + timedelta(days=2))
     assert [r["backup_id"] for r in later["removed"]] == [newer_incomplete]
-    assert [b["backup_id"] for b in store.catalog("rs0")] == [complete]
+    assert backup_ids(catalog, "rs0") == [complete]
 
 
 def test_prune_policies_on_a_catalog_spanning_months(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     rng = random.Random(42)
     newest = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
     times = {newest} | {newest - timedelta(hours=rng.randrange(1, 24 * 200)) for _unused in range(70)}
-    ids = [tiny_backup(store, "rs0", when, payload=when.isoformat().encode()) for when in sorted(times)]
-    other_set = tiny_backup(store, "rs1", newest - timedelta(days=300))
+    ids = [tiny_backup(catalog, "rs0", when, payload=when.isoformat().encode()) for when in sorted(times)]
+    other_set = tiny_backup(catalog, "rs1", newest - timedelta(days=300))
     policy = {"keep_last": 2, "keep_daily": 5, "keep_weekly": 4, "keep_monthly": 4, "keep_within": "36h"}
     expected = apply_policy(
         [Candidate(i, backup_time(i)) for i in ids],
@@ -270,7 +281,7 @@ def test_prune_policies_on_a_catalog_spanning_months(s3_endpoint, s3_bucket):
     assert dry["changed"] is True
     assert [k["backup_id"] for k in dry["kept"]] == expected_kept
     assert [r["backup_id"] for r in dry["removed"]] == expected_removed
-    assert len(store.scan("rs0")) == len(ids)
+    assert len(catalog.scan("rs0")) == len(ids)
 
     real = module(s3_endpoint, s3_bucket, mode="prune", set_name="rs0", **policy)
     assert {k: real[k] for k in ("kept", "removed")} == {k: dry[k] for k in ("kept", "removed")}
@@ -278,8 +289,8 @@ def test_prune_policies_on_a_catalog_spanning_months(s3_endpoint, s3_bucket):
     assert kept_reasons[ids[-1]][0] == "newest complete backup (always kept)"
     assert any(r.startswith("keep_monthly") for reasons in kept_reasons.values() for r in reasons)
     assert all(r["reason"] == "not kept by any keep_* rule" for r in real["removed"])
-    assert [b["backup_id"] for b in store.catalog("rs0")] == expected_kept
-    assert [b["backup_id"] for b in store.catalog("rs1")] == [other_set]  # other sets untouched
+    assert backup_ids(catalog, "rs0") == expected_kept
+    assert backup_ids(catalog, "rs1") == [other_set]  # other sets untouched
 
     again = module(s3_endpoint, s3_bucket, mode="prune", set_name="rs0", **policy)
     assert again["changed"] is False
@@ -287,19 +298,19 @@ def test_prune_policies_on_a_catalog_spanning_months(s3_endpoint, s3_bucket):
 
 
 def test_prune_without_a_policy_is_refused(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
-    tiny_backup(store, "rs0", utc_now())
+    catalog = make_catalog(s3_endpoint, s3_bucket)
+    tiny_backup(catalog, "rs0", utc_now())
     result = module(s3_endpoint, s3_bucket, mode="prune", set_name="rs0")
     assert result["failed"] is True
     assert "set at least one of keep_last" in result["msg"]
-    assert len(store.scan("rs0")) == 1
+    assert len(catalog.scan("rs0")) == 1
 
 
 def test_a_failing_stream_aborts_its_multipart_upload(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     with (
         pytest.raises(RuntimeError, match="dump broke"),
-        store.open_upload("rs0", "20261101T000000Z", "gzip") as up,
+        catalog.open_upload("rs0", "20261101T000000Z", "gzip") as up,
     ):
         for _unused in range(12):
             up.write(os.urandom(MiB))
@@ -310,16 +321,17 @@ def test_a_failing_stream_aborts_its_multipart_upload(s3_endpoint, s3_bucket):
 
 
 def test_streaming_upload_of_unknown_length_and_verified_streaming_download(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     data = os.urandom(13 * MiB + 5)
-    with store.open_upload("rs0", "20261101T000000Z", "zstd") as up:
+    with catalog.open_upload("rs0", "20261101T000000Z", "zstd") as up:
         for start in range(0, len(data), 100_000):
             up.write(data[start : start + 100_000])
     assert up.result.parts == 3
-    manifest = store.commit("rs0", "20261101T000000Z", up.result, metadata={"engine": "native"})
+    manifest = catalog.commit("rs0", "20261101T000000Z", up.result, metadata={"engine": "native"})
     assert manifest["archive"]["compression"] == "zstd"
-    stream, loaded = store.open_download("rs0")
+    loaded = catalog.resolve("rs0")
     assert loaded == manifest
+    stream = catalog.download_stream(loaded)
     pieces = []
     while True:
         piece = stream.read(1_000_003)
@@ -331,10 +343,10 @@ def test_streaming_upload_of_unknown_length_and_verified_streaming_download(s3_e
 
 
 def test_a_corrupted_archive_fails_the_download_and_leaves_no_file(s3_endpoint, s3_bucket, tmp_path):
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     src = tmp_path / "a.archive.gz"
     data = write_file(src, 6 * MiB)
-    put = store.put_file("rs0", str(src), "20261101T000000Z")
+    put = put_backup(catalog, "rs0", str(src), "20261101T000000Z")
     damaged = bytearray(data)
     damaged[3 * MiB] ^= 0xFF  # same size, one bit flipped
     s3_endpoint.client().put_object(Bucket=s3_bucket, Key=put["archive_key"], Body=bytes(damaged))
@@ -349,7 +361,7 @@ def test_a_corrupted_archive_fails_the_download_and_leaves_no_file(s3_endpoint, 
     # A truncated object fails the same way.
     s3_endpoint.client().put_object(Bucket=s3_bucket, Key=put["archive_key"], Body=data[:1000])
     with pytest.raises(OffsiteError, match="corrupt"):
-        store.get_file("rs0", str(dest))
+        get_backup(catalog, "rs0", str(dest))
     assert os.listdir(restore_dir) == []
 
 
@@ -413,10 +425,10 @@ def test_object_lock_retention(s3_endpoint, tmp_path):
 
 
 def test_delete_all_needs_confirmation_and_aborts_unfinished_uploads(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
+    catalog = make_catalog(s3_endpoint, s3_bucket)
     now = utc_now()
-    ids = [tiny_backup(store, "rs0", now - timedelta(days=d)) for d in range(3)]
-    kept = tiny_backup(store, "rs1", now)
+    ids = [tiny_backup(catalog, "rs0", now - timedelta(days=d)) for d in range(3)]
+    kept = tiny_backup(catalog, "rs1", now)
     client = s3_endpoint.client()
     client.create_multipart_upload(
         Bucket=s3_bucket, Key=f"{PREFIX}/rs0/{new_backup_id(now)}-x/mongodump.archive"
@@ -425,46 +437,46 @@ def test_delete_all_needs_confirmation_and_aborts_unfinished_uploads(s3_endpoint
     refused = module(s3_endpoint, s3_bucket, mode="delete", set_name="rs0")
     assert refused["failed"] is True
     assert "confirm_delete_all: true" in refused["msg"]
-    assert len(store.scan("rs0")) == 3
+    assert len(catalog.scan("rs0")) == 3
 
     done = module(s3_endpoint, s3_bucket, mode="delete", set_name="rs0", confirm_delete_all=True)
     assert done["changed"] is True
     assert sorted(done["deleted"]) == sorted(ids)
     assert len(done["aborted_uploads"]) == 1
-    assert store.scan("rs0") == []
+    assert catalog.scan("rs0") == []
     assert uploads(s3_endpoint, s3_bucket) == []
-    assert [e.backup_id for e in store.scan("rs1")] == [kept]
+    assert [e.backup_id for e in catalog.scan("rs1")] == [kept]
 
 
 def test_prune_aborts_abandoned_multipart_uploads_only(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
-    tiny_backup(store, "rs0", utc_now())
+    catalog = make_catalog(s3_endpoint, s3_bucket)
+    tiny_backup(catalog, "rs0", utc_now())
     client = s3_endpoint.client()
     client.create_multipart_upload(Bucket=s3_bucket, Key=f"{PREFIX}/rs0/20261101T000000Z/mongodump.archive")
-    # Judge age from the store's own clock for the upload (moto reports a fixed 2010 Initiated time).
+    # Judge age from the catalog's own clock for the upload (moto reports a fixed 2010 Initiated time).
     initiated = uploads(s3_endpoint, s3_bucket)[0]["Initiated"]
-    fresh = store.prune("rs0", Policy(keep_last=1), timedelta(days=1), now=initiated + timedelta(hours=1))
+    fresh = prune_set(
+        catalog, "rs0", Policy(keep_last=1), timedelta(days=1), now=initiated + timedelta(hours=1)
+    )
     assert fresh["aborted_uploads"] == []
     assert fresh["changed"] is False
     later = initiated + timedelta(days=2)
-    dry = store.prune("rs0", Policy(keep_last=1), timedelta(days=1), check_mode=True, now=later)
+    dry = prune_set(catalog, "rs0", Policy(keep_last=1), timedelta(days=1), check_mode=True, now=later)
     assert len(dry["aborted_uploads"]) == 1
     assert len(uploads(s3_endpoint, s3_bucket)) == 1
-    stale = store.prune("rs0", Policy(keep_last=1), timedelta(days=1), now=later)
+    stale = prune_set(catalog, "rs0", Policy(keep_last=1), timedelta(days=1), now=later)
     assert stale["changed"] is True
     assert uploads(s3_endpoint, s3_bucket) == []
 
 
 def test_list_filters_by_set_and_time(s3_endpoint, s3_bucket):
-    store = make_store(s3_endpoint, s3_bucket)
-    a = tiny_backup(store, "rs0", datetime(2026, 10, 1, tzinfo=timezone.utc))
-    b = tiny_backup(store, "rs0", datetime(2026, 11, 1, tzinfo=timezone.utc))
-    c = tiny_backup(store, "rs1", datetime(2026, 11, 5, tzinfo=timezone.utc))
-    everything = module(s3_endpoint, s3_bucket, mode="list")["backups"]
+    catalog = make_catalog(s3_endpoint, s3_bucket)
+    a = tiny_backup(catalog, "rs0", datetime(2026, 10, 1, tzinfo=timezone.utc))
+    b = tiny_backup(catalog, "rs0", datetime(2026, 11, 1, tzinfo=timezone.utc))
+    c = tiny_backup(catalog, "rs1", datetime(2026, 11, 5, tzinfo=timezone.utc))
+    everything = listed(s3_endpoint, s3_bucket)["backups"]
     assert [x["backup_id"] for x in everything] == [c, b, a]
-    window = module(s3_endpoint, s3_bucket, mode="list", set_name="rs0", since="2026-10-15", until=b)[
-        "backups"
-    ]
+    window = listed(s3_endpoint, s3_bucket, set_name="rs0", since="2026-10-15", until=b)["backups"]
     assert [x["backup_id"] for x in window] == [b]
     before = module(
         s3_endpoint, s3_bucket, mode="get", check=True, set_name="rs0", before="2026-10-31", dest="/tmp/x"
@@ -473,30 +485,30 @@ def test_list_filters_by_set_and_time(s3_endpoint, s3_bucket):
 
 
 def test_errors_are_one_line_name_the_fix_and_leak_no_secret(s3_endpoint, s3_bucket, tmp_path):
-    missing_bucket = module(s3_endpoint, f"offsite-missing-{uuid.uuid4().hex[:12]}", mode="list")
+    missing_bucket = listed(s3_endpoint, f"offsite-missing-{uuid.uuid4().hex[:12]}")
     assert missing_bucket["failed"] is True
     assert "does not exist" in missing_bucket["msg"]
     assert "create it" in missing_bucket["msg"]
 
-    invalid = module(s3_endpoint, "Bad_Bucket", mode="list")
+    invalid = listed(s3_endpoint, "Bad_Bucket")
     assert "not a valid S3 bucket name" in invalid["msg"]
 
     unknown = module(
         s3_endpoint, s3_bucket, mode="get", set_name="rs0", backup_id="20200101T000000Z", dest=str(tmp_path)
     )
     assert "does not exist in set rs0" in unknown["msg"]
-    assert "mode=list" in unknown["msg"]
+    assert "s3_backup_archive_info" in unknown["msg"]
 
     empty = module(s3_endpoint, s3_bucket, mode="get", set_name="rs0", dest=str(tmp_path))
     assert "has no complete backup" in empty["msg"]
 
-    unreachable = module(
-        s3_endpoint, s3_bucket, mode="list", endpoint_url="http://127.0.0.1:9", retries=0, connect_timeout=2
+    unreachable = listed(
+        s3_endpoint, s3_bucket, endpoint_url="http://127.0.0.1:9", retries=0, connect_timeout=2
     )
     assert unreachable["msg"].startswith("cannot reach the S3 endpoint http://127.0.0.1:9")
 
     no_set = module(s3_endpoint, s3_bucket, mode="put", src=str(tmp_path))
-    assert "needs set_name" in no_set["msg"]
+    assert "missing: set_name" in no_set["msg"]
 
     for result in (missing_bucket, invalid, unknown, empty, unreachable, no_set):
         assert result["failed"] is True

@@ -29,6 +29,27 @@ def defaults(role: str) -> Dict[str, Any]:
     return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
+def _playbook_roles() -> List[str]:
+    """The roles the collection's playbooks run (short names)."""
+    names = []
+    for path in (ROOT / "playbooks").glob("*.yml"):
+        for play in yaml.safe_load(path.read_text()) or []:
+            for entry in play.get("roles", []):
+                names.append((entry["role"] if isinstance(entry, dict) else entry).split(".")[-1])
+    return names
+
+
+def test_every_role_a_playbook_runs_declares_an_argument_spec() -> None:
+    used = _playbook_roles()
+    assert used, "no playbook runs a role"
+    assert sorted(set(used) - set(ROLES)) == []
+
+
+def test_every_role_with_tasks_declares_an_argument_spec() -> None:
+    with_tasks = sorted(path.parent.parent.name for path in (ROOT / "roles").glob("*/tasks/main.yml"))
+    assert with_tasks == ROLES
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_defaults_and_argument_spec_name_the_same_variables(role: str) -> None:
     assert set(defaults(role)) == set(options(role))
@@ -54,14 +75,16 @@ def test_every_option_is_prefixed_typed_described_and_its_default_fits(role: str
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_readme_documents_every_variable(role: str) -> None:
+def test_readme_documents_exactly_the_role_options(role: str) -> None:
+    """Every option is documented, and the README names no variable of this role that does not exist."""
     readme = (ROOT / "roles" / role / "README.md").read_text()
-    missing = [name for name in options(role) if f"`{name}`" not in readme]
-    assert missing == []
+    documented = set(re.findall(rf"`({role}_[a-z0-9_]+)`", readme))
+    assert sorted(set(options(role)) - documented) == []
+    assert sorted(documented - set(options(role)) - _facts(role)) == []
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_facts_and_registered_results_carry_the_role_prefix(role: str) -> None:
+def _facts(role: str) -> set:
+    """The facts, registered results and task vars a role's tasks set."""
     names = set()
     for path in (ROOT / "roles" / role / "tasks").glob("*.yml"):
         for task in yaml.safe_load(path.read_text()) or []:
@@ -69,6 +92,12 @@ def test_facts_and_registered_results_carry_the_role_prefix(role: str) -> None:
                 names.update(inner.get("ansible.builtin.set_fact", {}) or {})
                 names.update([inner["register"]] if "register" in inner else [])
                 names.update(inner.get("vars", {}) or {})
+    return names
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_facts_and_registered_results_carry_the_role_prefix(role: str) -> None:
+    names = _facts(role)
     allowed = re.compile(rf"^{role}_")
     if role == "verify":
         allowed = re.compile(rf"^{role}_|^restore_")

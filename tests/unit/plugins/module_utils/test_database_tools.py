@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.fixtures import MONGODUMP_FIXTURES
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import compression, database_tools
-from ansible_collections.offsite.mongodb.plugins.module_utils.dump import DumpPlan
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import connection_options
-from ansible_collections.offsite.mongodb.plugins.module_utils.restore import RestorePlan
+from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestorePlan
+from ansible_collections.offsite.mongodb.tests.unit.helpers.fixtures import MONGODUMP_FIXTURES
 
 SECRET = "s3cr3t-Pa55"
 FIXTURE = MONGODUMP_FIXTURES / "archive" / "dump-w-oplog.archive"
@@ -38,27 +38,21 @@ def fake_tool(tmp_path: Path) -> Path:
     return script
 
 
-def test_auto_chooses_native():
-    assert mongo_tools.choose_engine("auto") == "native"
-    assert mongo_tools.choose_engine("native") == "native"
-    assert mongo_tools.choose_engine("mongodump") == "mongodump"
-
-
 def test_password_and_uri_never_reach_the_command_line():
     options = connection_options(
         {"login_host": "db1", "login_port": 27018, "login_user": "bk", "login_password": SECRET}
     )
-    argv, secrets = mongo_tools.connection_arguments(options)
+    argv, secrets = database_tools.connection_arguments(options)
     assert SECRET not in " ".join(argv)
     assert argv[:2] == ["--host=db1", "--port=27018"] and "--username=bk" in argv
     assert secrets == {"password": SECRET}
     uri = f"mongodb://bk:{SECRET}@db1:27017/?authSource=admin"
-    argv, secrets = mongo_tools.connection_arguments(connection_options({"uri": uri}))
+    argv, secrets = database_tools.connection_arguments(connection_options({"uri": uri}))
     assert SECRET not in " ".join(argv) and secrets == {"uri": uri}
 
 
 def test_config_file_is_private_yaml(tmp_path):
-    path = mongo_tools.write_config(str(tmp_path), {"password": 'we"ird: pass'})
+    path = database_tools.write_config(str(tmp_path), {"password": 'we"ird: pass'})
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert Path(path).read_text() == 'password: "we\\"ird: pass"\n'
 
@@ -70,20 +64,20 @@ def test_mongodump_arguments():
         consistency="oplog",
         parallel_collections=2,
     )
-    assert mongo_tools.mongodump_arguments(plan) == [
+    assert database_tools.mongodump_arguments(plan) == [
         "--archive", "--numParallelCollections=2", "--db=shop", "--collection=orders", '--query={"a": 1}', "--oplog",
     ]  # fmt: skip
-    assert "--excludeCollection=tmp" in mongo_tools.mongodump_arguments(
+    assert "--excludeCollection=tmp" in database_tools.mongodump_arguments(
         DumpPlan(databases=["shop"], exclude=["shop.tmp"])
     )
     for plan in (DumpPlan(databases=["a", "b"]), DumpPlan(include=["*.x"]), DumpPlan(consistency="snapshot")):
         with pytest.raises(OffsiteError, match="engine native"):
-            mongo_tools.mongodump_arguments(plan)
+            database_tools.mongodump_arguments(plan)
 
 
 def test_mongorestore_arguments():
     plan = RestorePlan(include=["a.*"], ns_from=["a.*"], ns_to=["b.*"], drop=True, write_concern="majority")
-    argv = mongo_tools.mongorestore_arguments(plan)
+    argv = database_tools.mongorestore_arguments(plan)
     assert argv[:3] == ["--archive", "--numParallelCollections=4", "--numInsertionWorkersPerCollection=1"]
     assert "--nsInclude=a.*" in argv and "--nsFrom=a.*" in argv and "--nsTo=b.*" in argv and "--drop" in argv
     assert "--nsExclude=admin.system.users" in argv  # users_and_roles false
@@ -94,14 +88,14 @@ def test_missing_tool_is_a_one_line_error(tmp_path):
     with pytest.raises(
         OffsiteError, match="install mongodb-database-tools, set mongodump_path, or use engine native"
     ):
-        mongo_tools.find_tool("mongodump", str(tmp_path / "nope"))
+        database_tools.find_tool("mongodump", str(tmp_path / "nope"))
 
 
 def test_run_mongodump_compresses_and_reports_like_native(tmp_path):
     tool = fake_tool(tmp_path)
     options = connection_options({"login_host": "db1", "login_user": "bk", "login_password": SECRET})
     out = io.BytesIO()
-    report = mongo_tools.run_mongodump(options, out, DumpPlan(compression="zstd"), str(tool))
+    report = database_tools.run_mongodump(options, out, DumpPlan(compression="zstd"), str(tool))
     seen = json.loads((tmp_path / "seen.json").read_text())
     assert SECRET not in " ".join(seen["argv"])
     assert seen["config"] == f'password: "{SECRET}"\n' and seen["mode"] == "0o600"
@@ -119,5 +113,5 @@ def test_failing_tool_error_hides_the_password(tmp_path):
     tool.chmod(0o755)
     options = connection_options({"login_user": "bk", "login_password": SECRET})
     with pytest.raises(OffsiteError) as caught:
-        mongo_tools.run_mongodump(options, io.BytesIO(), DumpPlan(compression="none"), str(tool))
+        database_tools.run_mongodump(options, io.BytesIO(), DumpPlan(compression="none"), str(tool))
     assert SECRET not in str(caught.value) and "exit 1" in str(caught.value)

@@ -2,7 +2,7 @@
 
 It shares no code with the collection's reader: it parses the framing and the header documents by
 hand and recomputes CRCs with the spec's own table (section 9). ``walk`` is used by the archive,
-dump and module tests on archives this collection writes; the tests below run it on real fixtures.
+dump and module tests on archives this collection writes; test_archive_format.py runs it on real fixtures.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import io
 import struct
 from typing import Any, Dict, List, Tuple
 
-import pytest
 import zstandard
-from support.fixtures import MONGODUMP_FIXTURES
+
+from ansible_collections.offsite.mongodb.tests.unit.helpers.fixtures import MONGODUMP_FIXTURES
 
 FIXTURES = MONGODUMP_FIXTURES.parent
 
@@ -192,32 +192,3 @@ def walk(data: bytes, strict: bool = True) -> Dict[str, Any]:  # noqa: PLR0912 -
         "max_open": max_open,
         "order": order,
     }
-
-
-def test_spec_crc_check_value():
-    assert spec_crc(0, b"123456789") == 0x995DC9BBDF1939FA
-
-
-@pytest.mark.parametrize(
-    ("name", "counts"),
-    [
-        ("test.bar.archive", {"admin.system.version": 1, "test.bar": 1}),
-        ("dump-w-oplog.archive", {"admin.system.version": 1, "test.foo": 25, ".oplog": 18}),
-        (
-            "timeseries-dump.archive",
-            {"admin.system.views": 0, "timeseries_test.system.buckets.foo_ts": 10, "admin.system.version": 1},
-        ),
-        ("argon-base_dump.archive.gz", {"test.test": 2}),
-        ("bad-format.archive", {"test.ixtest": 0}),
-    ],
-)
-def test_walker_accepts_real_mongodump_archives(name, counts):
-    report = walk((FIXTURES / "mongodump" / "archive" / name).read_bytes(), strict=False)
-    assert report["namespaces"] == counts
-
-
-def test_walker_rejects_a_bad_crc():
-    data = bytearray((FIXTURES / "mongodump" / "archive" / "test.bar.archive").read_bytes())
-    data[820] ^= 1  # inside the test.bar document (spec 2.11: offsets 796-830)
-    with pytest.raises(AssertionError, match=r"CRC mismatch for test\.bar"):
-        walk(bytes(data), strict=False)

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MONGODUMP_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mongodump"
+MONGODUMP_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mongodump"

@@ -1,4 +1,4 @@
-"""Connection options -> MongoClient arguments, node kinds and one-line error messages."""
+"""Connection options -> MongoClient arguments, and pymongo failures -> one-line error messages."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ from pymongo import errors
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import (
     ConnectionOptions,
-    _node_kind,
     connection_options,
     describe_error,
-    server_version,
 )
 
 
 def test_defaults_connect_directly_to_localhost():
-    options = connection_options({}, environ={})
+    options = connection_options({})
     kwargs = options.client_kwargs()
     assert (kwargs["host"], kwargs["port"], kwargs["directConnection"]) == ("localhost", 27017, True)
     assert "username" not in kwargs
@@ -25,15 +23,20 @@ def test_defaults_connect_directly_to_localhost():
 
 def test_replica_set_discovers_and_credentials_use_the_auth_database():
     params = {"login_host": "db1", "login_user": "backup", "login_password": "pw", "replica_set": "rs0"}
-    kwargs = connection_options({**params, "login_database": "ops"}, environ={}).client_kwargs()
+    kwargs = connection_options({**params, "login_database": "ops"}).client_kwargs()
     assert "directConnection" not in kwargs
     assert (kwargs["replicaSet"], kwargs["username"], kwargs["authSource"]) == ("rs0", "backup", "ops")
 
 
-def test_environment_fills_what_the_task_left_unset():
-    environ = {"OFFSITE_MONGODB_HOST": "db9", "OFFSITE_MONGODB_PORT": "27018", "OFFSITE_MONGODB_USER": "u"}
-    options = connection_options({"login_host": "db1"}, environ=environ)
-    assert (options.host, options.port, options.user) == ("db1", 27018, "u")
+def test_tls_files_must_exist_and_be_readable(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    options = connection_options({"tls": True, "tls_ca_file": str(ca)})
+    assert options.client_kwargs()["tlsCAFile"] == str(ca)
+    with pytest.raises(OffsiteError, match=r"tls_certificate_key_file .*missing.pem' is not a readable file"):
+        connection_options({"tls": True, "tls_certificate_key_file": str(tmp_path / "missing.pem")})
+    with pytest.raises(OffsiteError, match=r"tls_ca_file .* is not a readable file"):
+        connection_options({"tls": True, "tls_ca_file": str(tmp_path)})  # a directory
 
 
 @pytest.mark.parametrize(
@@ -43,12 +46,13 @@ def test_environment_fills_what_the_task_left_unset():
         ({"uri": "mongodb://a", "login_host": "b"}, "set either uri or login_host/login_port, not both"),
         ({"login_port": 70000}, "login_port must be between 1 and 65535, got 70000"),
         ({"login_password": "pw"}, "login_password is set but login_user is not"),
-        ({"connect_timeout": 0}, "connect_timeout must be a positive number of seconds"),
+        ({"connect_timeout": 0}, "connect_timeout must be between 1 and 3600 seconds, got 0"),
+        ({"login_port": "x"}, "login_port must be a number, got 'x'"),
     ],
 )
 def test_bad_options_fail_with_the_fix(params, message):
     with pytest.raises(OffsiteError, match=message.split(":")[0]) as caught:
-        connection_options(params, environ={})
+        connection_options(params)
     assert message in str(caught.value)
 
 
@@ -73,23 +77,3 @@ def test_error_messages_name_the_fix():
         options, "dump", errors.OperationFailure("boom\nmore", code=2, details={"errmsg": "boom"})
     )
     assert other == "MongoDB failed to dump at localhost:27017: boom"
-
-
-@pytest.mark.parametrize(
-    ("hello", "kind"),
-    [
-        ({"ismaster": True}, "standalone"),
-        ({"msg": "isdbgrid", "ismaster": True}, "mongos"),
-        ({"setName": "rs0", "isWritablePrimary": True}, "primary"),
-        ({"setName": "rs0", "secondary": True}, "secondary"),
-        ({"setName": "rs0", "arbiterOnly": True}, "arbiter"),
-        ({"setName": "rs0"}, "other"),
-    ],
-)
-def test_node_kind_from_hello(hello, kind):
-    assert _node_kind(hello) == kind
-
-
-def test_server_version_with_and_without_version_array():
-    assert server_version({"versionArray": [7, 0, 2, 0], "version": "7.0.2"}) == (7, 0, 2)
-    assert server_version({"version": "8.0.0-rc1"}) == (8, 0, 0)

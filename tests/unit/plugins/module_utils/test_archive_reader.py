@@ -17,18 +17,25 @@ import pytest
 from bson import SON, Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.datetime_ms import DatetimeMS
-from support.fixtures import MONGODUMP_FIXTURES
-from test_archive_spec import walk
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import archive, compression
-from ansible_collections.offsite.mongodb.plugins.module_utils.archive import (
+from ansible_collections.offsite.mongodb.plugins.module_utils import (
+    archive_format,
+    archive_reader,
+    compression,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (
     ArchiveError,
     ArchiveHeader,
-    ArchiveReader,
-    ArchiveWriter,
     PreludeEntry,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import ArchiveReader
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_writer import ArchiveWriter
+from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import crc64
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
+from ansible_collections.offsite.mongodb.plugins.module_utils.server_version import parse_archive_version
+from ansible_collections.offsite.mongodb.tests.unit.helpers.archive_spec import walk
+from ansible_collections.offsite.mongodb.tests.unit.helpers.archives import build
+from ansible_collections.offsite.mongodb.tests.unit.helpers.fixtures import MONGODUMP_FIXTURES
 
 MONGODUMP = MONGODUMP_FIXTURES
 
@@ -56,7 +63,7 @@ def open_archive(data: bytes, parse_metadata: bool = True) -> ArchiveReader:
 
 def read_fixture(name: str):
     stream, kind = compression.decompressing_reader(io.BytesIO((MONGODUMP / "archive" / name).read_bytes()))
-    reader, totals = archive.read_all(stream)
+    reader, totals = archive_reader.read_all(stream)
     return reader, kind, {t.ns: t for t in totals}
 
 
@@ -75,7 +82,7 @@ def test_reader_finds_the_readme_counts(name):
         assert totals[ns].crc == crc
     assert reader.header.version == "0.1"
     assert reader.header.concurrent_collections == 4
-    assert archive.parse_server_version(reader.header.server_version) is not None
+    assert parse_archive_version(reader.header.server_version) is not None
 
 
 def test_fixture_details_from_the_readme():
@@ -141,7 +148,7 @@ def test_every_directory_bson_file_has_the_readme_count():
     counts[str(Path(LONG_NAME).relative_to(MONGODUMP / "dir"))] = 1
     for relative, expected in counts.items():
         data = (MONGODUMP / "dir" / relative).read_bytes()
-        lengths = list(archive.iter_document_lengths(data, archive.MAX_OPLOG_DOCUMENT))
+        lengths = list(archive_format.iter_document_lengths(data, archive_format.MAX_OPLOG_DOCUMENT))
         assert len(lengths) == expected, relative
         assert sum(lengths) == len(data)
         assert len(list(bson.decode_file_iter(io.BytesIO(data)))) == expected
@@ -152,21 +159,23 @@ def test_every_directory_metadata_file_parses():
     assert len(files) == 14
     for path in files:
         text = Path(path).read_text(encoding="utf-8")
-        metadata = archive.parse_metadata(text)
+        metadata = archive_format.parse_metadata(text)
         assert "indexes" in metadata, path
         if '"$numberInt"' in text and not text.endswith("\n"):  # canonical: our writer gives the same bytes
-            assert archive.metadata_json(metadata) == text, path
-    ttl = archive.parse_metadata(
+            assert archive_format.metadata_json(metadata) == text, path
+    ttl = archive_format.parse_metadata(
         (MONGODUMP / "dir/collMod_ttl_index/mongodump_test_db/coll1.metadata.json").read_text()
     )
     assert [i.get("expireAfterSeconds") for i in ttl["indexes"]] == [None, 1000]
-    users = archive.parse_metadata((MONGODUMP / "dir/usersdump/admin/system.users.metadata.json").read_text())
+    users = archive_format.parse_metadata(
+        (MONGODUMP / "dir/usersdump/admin/system.users.metadata.json").read_text()
+    )
     assert users["indexes"][1]["unique"] is True
 
 
 def test_directory_names_unescape_and_the_long_name_rule():
     assert urllib.parse.unquote_plus("caf%C3%A9s") == "cafés"
-    metadata = archive.parse_metadata(Path(LONG_NAME.replace(".bson", ".metadata.json")).read_text())
+    metadata = archive_format.parse_metadata(Path(LONG_NAME.replace(".bson", ".metadata.json")).read_text())
     real = metadata["collectionName"]
     escaped = urllib.parse.quote_plus(real, safe="")
     digest = base64.urlsafe_b64encode(hashlib.sha1(real.encode()).digest()).rstrip(b"=").decode()  # noqa: S324
@@ -214,41 +223,12 @@ def every_type_documents():
     return encoded
 
 
-def max_size_document(size: int = archive.MAX_DOCUMENT) -> bytes:
+def max_size_document(size: int = archive_format.MAX_DOCUMENT) -> bytes:
     """A document of exactly ``size`` bytes (16 MiB is the largest a reader must take)."""
     overhead = len(bson.encode({"_id": 1, "b": Binary(b"")}))
     doc = bson.encode({"_id": 1, "b": Binary(b"x" * (size - overhead))})
     assert len(doc) == size
     return doc
-
-
-def build(namespaces, compression_kind="none", concurrent=4, server_version="7.0.12", interleave=False):
-    """Write ``[(PreludeEntry, [doc bytes])]`` with the collection's writer; returns the file bytes."""
-    out = io.BytesIO()
-    sink = compression.compressing_writer(out, compression_kind)
-    writer = ArchiveWriter(sink)
-    header = ArchiveHeader(
-        server_version=server_version, tool_version="test", concurrent_collections=concurrent
-    )
-    writer.write_prelude(header, [entry for entry, _unused in namespaces])
-    version = archive.parse_server_version(server_version)
-    if interleave:
-        streams = [(writer.namespace(e.db, e.data_collection(version)), docs) for e, docs in namespaces]
-        for index in range(max(len(docs) for _unused, docs in namespaces)):
-            for stream, docs in streams:
-                if index < len(docs):
-                    stream.write(docs[index])
-        for stream, _unused in streams:
-            stream.close()
-    else:
-        for entry, docs in namespaces:
-            stream = writer.namespace(entry.db, entry.data_collection(version))
-            for doc in docs:
-                stream.write(doc)
-            stream.close()
-    writer.finish()
-    sink.finish()
-    return out.getvalue()
 
 
 def collect(data: bytes):
@@ -263,14 +243,14 @@ def collect(data: bytes):
 @pytest.mark.parametrize("kind", ["none", "gzip", "zstd"])
 def test_every_bson_type_round_trips_byte_for_byte(kind):
     docs = every_type_documents()
-    entry = PreludeEntry("db", "types", archive.metadata_json({"indexes": []}), "collection")
+    entry = PreludeEntry("db", "types", archive_format.metadata_json({"indexes": []}), "collection")
     data = build([(entry, docs)], kind)
     reader, got = collect(data)
     assert got["db.types"] == docs
     options = CodecOptions(document_class=SON, datetime_conversion=DatetimeConversion.DATETIME_AUTO)
     decoded = [bson.decode(d, options) for d in got["db.types"]]
     assert math.isnan(decoded[0]["nan"]) and math.copysign(1, decoded[0]["negzero"]) == -1
-    assert reader.totals[("db", "types")].crc == archive.crc64(b"".join(docs))
+    assert reader.totals[("db", "types")].crc == crc64(b"".join(docs))
 
 
 def test_sixteen_mib_documents_round_trip_and_larger_ones_are_refused():
@@ -283,7 +263,7 @@ def test_sixteen_mib_documents_round_trip_and_larger_ones_are_refused():
     writer = ArchiveWriter(out)
     writer.write_prelude(ArchiveHeader("7.0.0", "t"), [entry])
     with pytest.raises(OffsiteError, match=re.escape("outside 5..16777216")):
-        writer.namespace("db", "big").write(max_size_document(archive.MAX_DOCUMENT + 1))
+        writer.namespace("db", "big").write(max_size_document(archive_format.MAX_DOCUMENT + 1))
 
 
 def test_interleaved_namespaces_round_trip_and_pass_the_spec_walker():
@@ -294,9 +274,9 @@ def test_interleaved_namespaces_round_trip_and_pass_the_spec_walker():
             PreludeEntry("admin", "system.users", "", "collection"),
             [bson.encode({"_id": "admin.u", "user": "u"})],
         ),
-        (PreludeEntry("d", "a", archive.metadata_json({"indexes": []}), "collection"), docs_a),
-        (PreludeEntry("d", "b", archive.metadata_json({"indexes": []}), "collection"), docs_b),
-        (PreludeEntry("d", "empty", archive.metadata_json({"indexes": []}), "collection"), []),
+        (PreludeEntry("d", "a", archive_format.metadata_json({"indexes": []}), "collection"), docs_a),
+        (PreludeEntry("d", "b", archive_format.metadata_json({"indexes": []}), "collection"), docs_b),
+        (PreludeEntry("d", "empty", archive_format.metadata_json({"indexes": []}), "collection"), []),
     ]
     data = build(namespaces, interleave=True)
     report = walk(data)
@@ -307,10 +287,10 @@ def test_interleaved_namespaces_round_trip_and_pass_the_spec_walker():
 
 
 def test_writer_output_passes_the_spec_checklist():
-    view_meta = archive.metadata_json(
+    view_meta = archive_format.metadata_json(
         {"options": {"viewOn": "a", "pipeline": []}, "indexes": [], "collectionName": "v", "type": "view"}
     )
-    ts_meta = archive.metadata_json(
+    ts_meta = archive_format.metadata_json(
         {"options": {"timeseries": {"timeField": "t"}}, "indexes": [], "type": "timeseries"}
     )
     oplog = [bson.encode({"ts": Timestamp(1, i), "op": "n", "o": {}}) for i in range(3)]
@@ -320,7 +300,7 @@ def test_writer_output_passes_the_spec_checklist():
             [bson.encode({"_id": "authSchema", "v": 5})],
         ),
         (
-            PreludeEntry("d", "a", archive.metadata_json({"indexes": []}), "collection"),
+            PreludeEntry("d", "a", archive_format.metadata_json({"indexes": []}), "collection"),
             every_type_documents(),
         ),
         (PreludeEntry("d", "v", view_meta, "view"), []),
@@ -367,7 +347,9 @@ def test_writer_refuses_a_batch_that_is_not_whole_documents():
 # -- corruption -------------------------------------------------------------------------------------
 def small_archive() -> bytes:
     docs = [bson.encode({"_id": i, "v": "x" * 20}) for i in range(3)]
-    return build([(PreludeEntry("d", "a", archive.metadata_json({"indexes": []}), "collection"), docs)])
+    return build(
+        [(PreludeEntry("d", "a", archive_format.metadata_json({"indexes": []}), "collection"), docs)]
+    )
 
 
 def read_everything(data: bytes):
@@ -403,7 +385,7 @@ def test_bad_magic_and_trailing_bytes_and_doubled_terminators():
     with pytest.raises(ArchiveError, match=f"at byte {len(data)}"):
         read_everything(data + b"\x00\x00\x00\x00")
     with pytest.raises(ArchiveError, match="consecutive terminators"):
-        read_everything(data + archive.TERMINATOR)
+        read_everything(data + archive_format.TERMINATOR)
 
 
 def header(**fields) -> bytes:
@@ -412,14 +394,17 @@ def header(**fields) -> bytes:
 
 def synthetic(body: bytes, entries=(("d", "a"),)) -> bytes:
     prelude = [ArchiveHeader("7.0.0", "t").to_bson()] + [PreludeEntry(db, c).to_bson() for db, c in entries]
-    return archive.MAGIC + b"".join(prelude) + archive.TERMINATOR + body
+    return archive_format.MAGIC + b"".join(prelude) + archive_format.TERMINATOR + body
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (header(db="d", collection="a", EOF=False, CRC=Int64(0), extra=1), "unknown key 'extra'"),
-        (header(db="d", collection="a", EOF=True, CRC=0) + archive.TERMINATOR, "field CRC is not Int64"),
+        (
+            header(db="d", collection="a", EOF=True, CRC=0) + archive_format.TERMINATOR,
+            "field CRC is not Int64",
+        ),
         (header(db="d", collection="", EOF=False, CRC=Int64(0)), "missing its collection"),
         (
             header(db="d", collection="zz", EOF=False, CRC=Int64(0)),
@@ -428,21 +413,26 @@ def synthetic(body: bytes, entries=(("d", "a"),)) -> bytes:
         (
             header(db="d", collection="a", EOF=True, CRC=Int64(0))
             + bson.encode({"x": 1})
-            + archive.TERMINATOR,
+            + archive_format.TERMINATOR,
             "a document inside an EOF block",
         ),
         (
             header(db="d", collection="a", EOF=True, CRC=Int64(0))
-            + archive.TERMINATOR
+            + archive_format.TERMINATOR
             + header(db="d", collection="a", EOF=False, CRC=Int64(0))
-            + archive.TERMINATOR,
+            + archive_format.TERMINATOR,
             "already closed",
         ),
-        (header(db="d", collection="a", EOF=False, CRC=Int64(0)) + archive.TERMINATOR, "never closed: d.a"),
+        (
+            header(db="d", collection="a", EOF=False, CRC=Int64(0)) + archive_format.TERMINATOR,
+            "never closed: d.a",
+        ),
         (b"", "before these namespaces appear: d.a"),
         (b"\x04\x00\x00\x00", "length 4 is neither"),
         (
-            header(db="d", collection="a", EOF=False, CRC=Int64(0))[:-1] + b"\x01" + archive.TERMINATOR,
+            header(db="d", collection="a", EOF=False, CRC=Int64(0))[:-1]
+            + b"\x01"
+            + archive_format.TERMINATOR,
             "null byte",
         ),
     ],

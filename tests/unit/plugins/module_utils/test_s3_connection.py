@@ -1,4 +1,4 @@
-"""S3 connection options, environment fallbacks and one-line error messages without secrets."""
+"""S3 connection options and one-line error messages without secrets."""
 
 from __future__ import annotations
 
@@ -35,8 +35,7 @@ def client():
                 "access_key": ACCESS,
                 "secret_key": SECRET,
                 "region": "eu-west-1",
-            },
-            {},
+            }
         )
     )
 
@@ -51,28 +50,17 @@ def fail(client, exc, action="list the backups", bucket="acme-backups", key=None
     return message
 
 
-def test_environment_fallbacks_as_in_the_aws_tools():
-    env = {
-        "AWS_ACCESS_KEY_ID": ACCESS,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_SESSION_TOKEN": "token-value",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "AWS_ENDPOINT_URL": "https://minio.example.com",
-        "AWS_CA_BUNDLE": "/etc/ca.pem",
-        "AWS_PROFILE": "backup",
-    }
-    options = s3_options({}, env)
-    assert (options.access_key, options.secret_key, options.session_token) == (ACCESS, SECRET, "token-value")
-    assert options.region == "eu-central-1"
-    assert options.endpoint_url == "https://minio.example.com"
-    assert options.ca_bundle == "/etc/ca.pem"
-    assert options.profile == "backup"
-    assert options.addressing_style() == "path"
-    explicit = s3_options({"access_key": "A" * 20, "secret_key": "B" * 40, "region": "us-west-2"}, env)
-    assert (explicit.access_key, explicit.region) == ("A" * 20, "us-west-2")
-    assert s3_options({}, {"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "x"}).region == "ap-south-1"
-    assert s3_options({}, {}).addressing_style() == "virtual"
-    assert s3_options({"path_style": False, "endpoint_url": "http://h"}, {}).addressing_style() == "virtual"
+def test_addressing_style_is_path_for_custom_endpoints_unless_asked():
+    assert s3_options({}).addressing_style() == "virtual"
+    assert s3_options({"endpoint_url": "https://minio.example.com"}).addressing_style() == "path"
+    assert s3_options({"path_style": False, "endpoint_url": "http://h"}).addressing_style() == "virtual"
+    assert s3_options({"path_style": True}).addressing_style() == "path"
+
+
+def test_secrets_are_the_credential_values():
+    options = s3_options({"access_key": ACCESS, "secret_key": SECRET, "session_token": "tok"})
+    assert options.secrets() == (ACCESS, SECRET, "tok")
+    assert s3_options({}).secrets() == ()
 
 
 @pytest.mark.parametrize(
@@ -86,7 +74,7 @@ def test_environment_fallbacks_as_in_the_aws_tools():
 )
 def test_inconsistent_options_are_refused(params, match):
     with pytest.raises(OffsiteError, match=match) as info:
-        s3_options(params, {})
+        s3_options(params)
     assert ACCESS not in str(info.value)
 
 
@@ -100,7 +88,7 @@ def test_client_applies_retries_addressing_and_endpoint(client):
 
 def test_unknown_profile_is_one_line():
     with pytest.raises(OffsiteError, match="profile 'no-such-profile-here' is not configured"):
-        make_client(s3_options({"profile": "no-such-profile-here"}, {}))
+        make_client(s3_options({"profile": "no-such-profile-here"}))
 
 
 @pytest.mark.parametrize(
@@ -157,7 +145,7 @@ def test_unknown_errors_keep_the_code_and_are_redacted(client):
 
 def test_a_real_unreachable_endpoint_fails_fast_with_one_line():
     options = s3_options(
-        {"endpoint_url": "http://127.0.0.1:9", "access_key": ACCESS, "secret_key": SECRET, "retries": 0}, {}
+        {"endpoint_url": "http://127.0.0.1:9", "access_key": ACCESS, "secret_key": SECRET, "retries": 0}
     )
     client = make_client(options)
     with (

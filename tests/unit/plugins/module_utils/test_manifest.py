@@ -18,7 +18,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.manifest import (
     parse_manifest,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 DIGEST = "ab" * 32
 DUMP_RESULT = {
     "path": "/tmp/x/rs0.archive.gz",
