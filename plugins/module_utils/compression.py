@@ -299,9 +299,10 @@ def decompressing_reader(source: Any) -> Tuple[Any, str]:
     compression = detect(prefix)
     if compression is None:
         shown = prefix.hex(" ") or "nothing"
+        problem = "truncated: the archive ends" if len(prefix) < 4 else "corrupt or not a mongodump archive"
         raise OffsiteError(
-            f"not a mongodump archive at byte 0: starts with {shown}, which is neither gzip, zstd nor the "
-            "archive magic 6d e2 99 81; check that src is an archive written by mongodump or this collection"
+            f"{problem} at byte 0: it starts with {shown}, which is neither gzip, zstd nor the archive magic "
+            "6d e2 99 81; check that src is a whole archive written by mongodump or this collection"
         )
     stream = _Prefixed(prefix, source)
     if compression == "gzip":

@@ -194,6 +194,6 @@ def check_file_sha256(path: str, expected: str, source: str, consequence: str) -
     actual = file_sha256(path)
     if actual != expected.strip().lower():
         raise OffsiteError(
-            f"{path} is corrupt or not the archive meant: its SHA-256 is {actual}, not the {expected} of {source}; "
+            f"src {path} is corrupt or not the archive meant: its SHA-256 is {actual}, not the {expected} of {source}; "
             f"{consequence}"
         )

@@ -117,6 +117,14 @@ options:
     description:
       - The mongodump executable for O(engine=mongodump). Default is C(mongodump) from C(PATH).
     type: path
+  stale_uploads_after:
+    description:
+      - Before its own upload, the backup aborts the unfinished multipart uploads of the same set that runs which died
+        left behind, recognised by having been untouched (no new part) for this long. A backup still running sends
+        parts every few seconds and is never touched.
+      - A duration such as C(15m), C(2h) or C(90s).
+    type: str
+    default: 15m
   force:
     description:
       - Overwrite an existing O(dest). Without it an existing O(dest) that matches its C(.sha256) sidecar is left
@@ -326,6 +334,7 @@ def main() -> None:
             engine=dict(type="str", choices=["auto", "native", "mongodump"], default="auto"),
             mongodump_path=dict(type="path"),
             force=dict(type="bool", default=False),
+            stale_uploads_after=dict(type="str", default="15m"),
         ),
         mutually_exclusive=[*MONGO_MUTUALLY_EXCLUSIVE, ["dest", "bucket"]],
         required_one_of=[["dest", "bucket"]],

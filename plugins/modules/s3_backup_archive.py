@@ -89,6 +89,14 @@ options:
     description:
       - With O(mode=put), free-form labels stored in the manifest and shown by O(mode=list).
     type: dict
+  stale_uploads_after:
+    description:
+      - With O(mode=put), before its own upload, aborts the unfinished multipart uploads of the same set that runs which died
+        left behind, recognised by having been untouched (no new part) for this long. A backup still running sends
+        parts every few seconds and is never touched.
+      - A duration such as C(15m), C(2h) or C(90s).
+    type: str
+    default: 15m
   sha256:
     description:
       - With O(mode=put), the expected SHA-256 of O(src). A mismatch fails the task before any manifest is written.
@@ -353,6 +361,7 @@ def main() -> None:
             metadata=dict(type="dict"),
             labels=dict(type="dict"),
             sha256=dict(type="str"),
+            stale_uploads_after=dict(type="str", default="15m"),
             keep_last=dict(type="int"),
             keep_hourly=dict(type="int"),
             keep_daily=dict(type="int"),

@@ -33,6 +33,7 @@ from support.small_disk import can_mount, full_disk
 
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import put_backup
 from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog
+from ansible_collections.offsite.mongodb.tests.unit.helpers.archives import random_archive
 
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": os.devnull}
 SEEDED = "seeded"  # the prefix of the one complete backup that get/restore cases read
@@ -823,7 +824,7 @@ def test_foreign_keys_under_the_prefix_are_skipped(mode, s3_endpoint, tmp_path) 
     bucket = f"offsite-test-foreign-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
     src = tmp_path / "a.archive.gz"
-    src.write_bytes(b"\x1f\x8b" + random.Random(2).randbytes(2000))
+    src.write_bytes(random_archive(2000, seed=2, compression_kind="gzip"))
     args = {"bucket": bucket, "prefix": "p", "endpoint_url": s3_endpoint.endpoint_url, "region": "us-east-1"}
     stored = run_module(
         "s3_backup_archive",

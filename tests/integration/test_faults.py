@@ -152,6 +152,9 @@ def dump_args(rig: Rig, set_name: str, database: str = DB, **extra: Any) -> Dict
     }
 
 
+STALE_AFTER_SECONDS = 5  # the next backup aborts uploads idle this long (the modules default to 15 minutes)
+
+
 def stream_dump(rig: Rig, set_name: str, database: str = DB, **extra: Any) -> Dict[str, Any]:
     return run_module("mongo_dump_archive", dump_args(rig, set_name, database, **extra), env=ENV)
 
@@ -174,7 +177,8 @@ def assert_catalog_sound(rig: Rig, set_name: str, *, next_backup: bool = True) -
     if multipart_uploads(rig.s3, rig.bucket, prefix) and next_backup:
         rig.s3_proxy.clear()
         rig.mongo_proxy.clear()
-        after = stream_dump(rig, set_name, SMALL_DB)
+        time.sleep(STALE_AFTER_SECONDS)  # what a dead run left is idle by then; a running backup never is
+        after = stream_dump(rig, set_name, SMALL_DB, stale_uploads_after=f"{STALE_AFTER_SECONDS}s")
         assert after.get("failed") is not True, after.get("msg")
         assert broken_complete_backups(rig.s3, rig.bucket, prefix) == []
     assert multipart_uploads(rig.s3, rig.bucket, prefix) == [], (
@@ -594,7 +598,12 @@ def test_sigkill_of_ansible_playbook_mid_staging_is_cleaned_by_the_next_run(rig,
         process_tree.kill(pid)
     run.finish()
     rig.mongo_proxy.clear()
-    again = run_playbook("backup", hosts, extra_vars={"backup_databases": [SMALL_DB]})
+    time.sleep(1.5)
+    # The role removes staging directories untouched for backup_staging_stale_after (2 days by default, so that no
+    # run still uploading loses its file); a short value here stands for "much later".
+    again = run_playbook(
+        "backup", hosts, extra_vars={"backup_databases": [SMALL_DB], "backup_staging_stale_after": "1s"}
+    )
     assert again.rc == 0, again.tail()
     assert leftovers([staging]) == [], "the killed run's staging files are still there after the next backup"
 

@@ -61,6 +61,7 @@ def run_catalog_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, A
         return put_backup(
             catalog, set_name, params["src"], params.get("backup_id"), metadata=params.get("metadata"),
             labels=params.get("labels"), expected_sha256=params.get("sha256"), check_mode=check_mode,
+            stale_uploads_after=params.get("stale_uploads_after") or STALE_UPLOAD_IDLE,
         )  # fmt: skip
     if mode == "get":
         before = parse_catalog_time(params["before"], "before") if params.get("before") else None
@@ -104,6 +105,7 @@ def put_backup(
     metadata: Optional[Mapping[str, Any]] = None,
     labels: Optional[Mapping[str, Any]] = None,
     expected_sha256: Optional[str] = None,
+    stale_uploads_after: str = STALE_UPLOAD_IDLE,
     check_mode: bool = False,
     now: Optional[datetime] = None,
 ) -> Dict[str, Any]:
@@ -146,7 +148,7 @@ def put_backup(
             "sha256": file_sha or expected,
             "manifest": {},
         }
-    cleaned = clean_stale_uploads(catalog, set_name)
+    cleaned = clean_stale_uploads(catalog, set_name, stale_uploads_after)
     stream = catalog.open_upload(
         set_name, backup_id, compression, size=size, expected_sha256=expected, now=now
     )

@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import clean_stale_uploads
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import (
+    STALE_UPLOAD_IDLE,
+    clean_stale_uploads,
+)
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (
     catalog_from_options,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.option_values import given
 from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
     check_backup_id,
     check_set_name,
@@ -51,7 +55,7 @@ def dump_plan_from_options(params: Mapping[str, Any], where: str) -> DumpPlan:
         include=params.get("include") or [],
         exclude=params.get("exclude") or [],
         query=params.get("query") or {},
-        parallel_collections=params.get("parallel_collections") or 4,
+        parallel_collections=given(params, "parallel_collections", 4),
         consistency=params.get("consistency") or "none",
         compression=params.get("compression") or "gzip",
         compression_level=params.get("compression_level"),
@@ -82,6 +86,7 @@ def run_dump_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]
             return dump_to_catalog(
                 lambda: connect(options), catalog, params.get("set_name"), plan,
                 backup_id=params.get("backup_id"), labels=params.get("labels"), check_mode=check_mode,
+                stale_uploads_after=params.get("stale_uploads_after") or STALE_UPLOAD_IDLE,
             )  # fmt: skip
         return dump_to_file(
             lambda: connect(options), params["dest"], plan, dumper, engine=engine,
@@ -135,6 +140,7 @@ def dump_to_catalog(
     *,
     backup_id: Optional[str] = None,
     labels: Optional[Mapping[str, Any]] = None,
+    stale_uploads_after: str = STALE_UPLOAD_IDLE,
     check_mode: bool = False,
 ) -> Dict[str, Any]:
     """Stream the dump into the catalog as ``<prefix>/<set_name>/<backup_id>/``: no local file, manifest last.
@@ -158,7 +164,7 @@ def dump_to_catalog(
     try:
         if check_mode:
             return {"changed": True, "path": None, "engine": "native", **preview_dump(client, plan), **keys}
-        cleaned = clean_stale_uploads(catalog, set_name)
+        cleaned = clean_stale_uploads(catalog, set_name, stale_uploads_after)
         with catalog.open_upload(set_name, backup_id, plan.compression) as upload:
             report = dump_archive(client, upload, plan)
     finally:

@@ -57,10 +57,21 @@ def check_lease_options(
         )
     if state == "unlocked" and (nested or lease_seconds is not None):
         raise OffsiteError("nested and lease_seconds apply to state=locked only: remove them from this task")
-    if lease_dir and os.path.exists(lease_dir) and not os.path.isdir(lease_dir):
-        raise OffsiteError(f"lease_dir {lease_dir!r} exists and is not a directory: give a directory path")
+    existing = _nearest_existing(lease_dir) if lease_dir else None
+    if existing is not None and not os.path.isdir(existing):
+        raise OffsiteError(
+            f"lease_dir {lease_dir!r} is not a directory ({existing} is a file): give a directory path"
+        )
     if lease_dir and os.path.isdir(lease_dir) and not os.access(lease_dir, os.W_OK | os.X_OK):
         raise OffsiteError(f"lease_dir {lease_dir!r} is not writable: give a directory this user can write")
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` itself or its nearest ancestor that exists."""
+    current = os.path.abspath(path)
+    while not os.path.lexists(current) and os.path.dirname(current) != current:
+        current = os.path.dirname(current)
+    return current
 
 
 def set_lock_state(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.option_values import given
 from ansible_collections.offsite.mongodb.plugins.module_utils.database_tools import (
     find_tool,
     run_mongorestore,
@@ -48,8 +49,8 @@ def restore_plan_from_options(params: Mapping[str, Any], where: str, check_only:
         drop=bool(params.get("drop")),
         oplog_replay=bool(params.get("oplog_replay")),
         users_and_roles=bool(params.get("users_and_roles")),
-        parallel_collections=params.get("parallel_collections") or 4,
-        insertion_workers=params.get("insertion_workers") or 1,
+        parallel_collections=given(params, "parallel_collections", 4),
+        insertion_workers=given(params, "insertion_workers", 1),
         write_concern=params.get("write_concern"),
         check_only=check_only,
         where=where,

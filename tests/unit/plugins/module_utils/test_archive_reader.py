@@ -378,7 +378,9 @@ def test_crc_mismatch_names_namespace_and_offset():
 
 def test_bad_magic_and_trailing_bytes_and_doubled_terminators():
     data = small_archive()
-    with pytest.raises(OffsiteError, match="not a mongodump archive at byte 0: starts with 00 e2 99 81"):
+    with pytest.raises(
+        OffsiteError, match="corrupt or not a mongodump archive at byte 0: it starts with 00 e2 99 81"
+    ):
         read_everything(b"\x00" + data[1:])
     with pytest.raises(ArchiveError, match="at byte 0: the archive magic"):
         ArchiveReader(io.BytesIO(b"\x00" + data[1:]))

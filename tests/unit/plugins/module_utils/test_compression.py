@@ -72,7 +72,9 @@ def test_detection_ignores_the_file_name(tmp_path):
 
 
 def test_unknown_magic_is_a_one_line_error():
-    with pytest.raises(OffsiteError, match="not a mongodump archive at byte 0: starts with 50 4b 03 04"):
+    with pytest.raises(
+        OffsiteError, match="corrupt or not a mongodump archive at byte 0: it starts with 50 4b 03 04"
+    ):
         compression.decompressing_reader(io.BytesIO(b"PK\x03\x04rest"))
     with pytest.raises(OffsiteError, match="starts with nothing"):
         compression.decompressing_reader(io.BytesIO(b""))
