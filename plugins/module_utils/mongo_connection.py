@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional
 
@@ -156,6 +157,11 @@ def connect(options: ConnectionOptions) -> pymongo.MongoClient:
     with mongo_errors(options, "connect"):
         try:
             client = pymongo.MongoClient(**options.client_kwargs())
+        except ssl.SSLError as exc:
+            raise OffsiteError(
+                f"the TLS files cannot be used ({exc.reason or exc}): check that tls_ca_file and "
+                "tls_certificate_key_file are PEM files"
+            ) from None
         except (pymongo_errors.ConfigurationError, ValueError, TypeError) as exc:
             problem = " ".join(str(exc).split())
             for secret in (options.password, options.uri):
