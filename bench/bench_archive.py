@@ -1,13 +1,19 @@
-"""Archive engine benchmark: native dump and restore against raw pymongo limits, measured in one run.
+"""Archive engine benchmark: native dump and restore against raw pymongo limits, on two servers, in one run.
 
-Dataset size: ``OFFSITE_BENCH_ARCHIVE_MB`` (default 64; run with 1024 for the issue's 1 GiB figure).
-The data is split over two databases of equal size (a few large collections and many small ones
-with mixed document sizes), so peak memory can be compared at half and full size. Runs against
-``OFFSITE_TEST_MONGODB_URI`` when set, otherwise starts nx-27017 on loopback and stops it by PID.
+Servers (``OFFSITE_BENCH_SERVERS``, default ``fast,nx``):
+  fast  the in-memory server of ``bench/fast_server.py`` (pre-encoded replies, writes only counted):
+        it costs almost nothing, so the engine's own cost shows. Size ``OFFSITE_BENCH_FAST_MB`` (256).
+  nx    nx-27017 on loopback (or ``OFFSITE_TEST_MONGODB_URI``), filled here. Size
+        ``OFFSITE_BENCH_ARCHIVE_MB`` (64; the issue's figure is 1024).
+The data (``bench/dataset.py``) is split over two databases of equal size (a few large collections and
+many small ones with mixed document sizes), so peak memory can be compared at half and full size.
 
-Printed ratios (higher is better, 1.0 = the limit):
-  dump none/gzip/zstd vs raw read  (find_raw_batches of every collection, discarded)
-  restore vs raw insert_many        (the same raw documents, inserted in batches)
+Printed per server (each baseline measured in the same run, on the same server):
+  raw read                  find_raw_batches of every collection, 4 at once, bytes discarded
+  dump none/gzip/zstd       wall ratio to the raw read (1.0 = the limit), CPU-seconds per GiB of BSON
+                            (the dump's own process, every thread), archive size, peak RSS
+  restore                   wall ratio to raw insert_many of the same documents
+``server CPU`` is what the server process used meanwhile (nx-27017 uses a whole core; the fast one little).
 """
 
 from __future__ import annotations
@@ -15,142 +21,158 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.measure import ROOT, Measured, raw_read, report, run_worker
+
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import bson  # noqa: E402
-import pymongo  # noqa: E402
-from bson.raw_bson import RawBSONDocument  # noqa: E402
-from support import servers  # noqa: E402
+import pymongo
+from bson.raw_bson import RawBSONDocument
+from support import servers
+
+from bench.dataset import DATABASES, Layout
+from bench.dataset import generate as dataset
+from bench.fast_server import fast_server
 
 # The tests' launchers: nx-27017 / moto on loopback, stopped by PID, or the real servers from the environment.
 mongo_server = contextlib.contextmanager(servers.mongo_server)
 s3_endpoint = contextlib.contextmanager(servers.s3_endpoint)
-
-DATABASES = ("bench_a", "bench_b")
-RAW = bson.CodecOptions(document_class=RawBSONDocument)
+COMPRESSIONS = ("none", "gzip", "zstd")
+INSERT_BATCH = 4 << 20
 
 
 def generate(client, total_bytes: int) -> int:
-    """Fill the two databases; returns the BSON bytes written."""
-    rng = random.Random(42)
+    """Fill the two databases of a real (or nx-27017) server with the data set; returns the BSON bytes."""
     written = 0
-    for db_name in DATABASES:
-        client.drop_database(db_name)
-        budget = total_bytes // len(DATABASES)
-        plan = [(f"large_{i}", budget // 4, (200, 4000)) for i in range(3)]
-        plan += [(f"small_{i:02d}", budget // 4 // 30, (50, 600)) for i in range(30)]
-        for name, quota, (low, high) in plan:
-            batch, batch_bytes, doc_id, left = [], 0, 0, quota
-            while left > 0:
-                pad = rng.randbytes(rng.randint(low, high) // 2).hex()  # compresses about 2:1, like real data
-                doc = bson.encode({"_id": doc_id, "n": rng.random(), "tags": ["a", "b"], "pad": pad})
-                doc_id += 1
-                left -= len(doc)
-                written += len(doc)
-                batch.append(RawBSONDocument(doc))
-                batch_bytes += len(doc)
-                if batch_bytes > 4 << 20:
-                    client[db_name][name].insert_many(batch, ordered=False)
-                    batch, batch_bytes = [], 0
-            if batch:
-                client[db_name][name].insert_many(batch, ordered=False)
+    for db in DATABASES:
+        client.drop_database(db)
+    for db, name, docs in dataset(Layout(total_bytes)):
+        batch, size = [], 0
+        for doc in docs:
+            batch.append(RawBSONDocument(doc))
+            size += len(doc)
+            written += len(doc)
+            if size > INSERT_BATCH:
+                client[db][name].insert_many(batch, ordered=False)
+                batch, size = [], 0
+        if batch:
+            client[db][name].insert_many(batch, ordered=False)
     return written
 
 
 def worker(argv) -> None:
-    """Runs in a child process so that its peak RSS is its own: ``worker KIND URI ARGS``."""
-    from ansible_collections.offsite.mongodb.plugins.module_utils import dump, restore  # noqa: PLC0415
+    """Runs in a child process so that its peak RSS and CPU time are its own: ``worker KIND URI ARGS``."""
+    from ansible_collections.offsite.mongodb.plugins.module_utils import archive, dump, restore  # noqa: PLC0415
 
     kind, uri = argv[0], argv[1]
     client = pymongo.MongoClient(uri)
-    start = time.perf_counter()
-    moved = 0
-    if kind == "read":
-        for db_name in json.loads(argv[2]):
-            database = client.get_database(db_name, codec_options=RAW)
-            for name in database.list_collection_names():
-                for batch in database[name].find_raw_batches():
-                    moved += len(batch)
-    elif kind == "dump":
+
+    def read() -> int:
+        return raw_read(client, json.loads(argv[2]))
+
+    def dump_step() -> int:
         compression, databases, dest = argv[2], json.loads(argv[3]), argv[4]
         with open(dest, "wb") as sink:
-            report = dump.dump_archive(
-                client, sink, dump.DumpPlan(databases=databases, compression=compression)
-            )
-        moved = report.bytes
-    elif kind == "restore":
+            plan = dump.DumpPlan(databases=databases, compression=compression)
+            return dump.dump_archive(client, sink, plan).bytes
+
+    def restore_step() -> int:
         plan = restore.RestorePlan(ns_from=["bench_*.*"], ns_to=["restored_*.*"], drop=True)
         with open(argv[2], "rb") as source:
-            report = restore.restore_archive(client, source, plan)
-        moved = report.documents
-    elif kind == "insert":
-        from ansible_collections.offsite.mongodb.plugins.module_utils import archive  # noqa: PLC0415
+            return restore.restore_archive(client, source, plan).documents
 
+    def insert() -> int:
+        moved = 0
         with open(argv[2], "rb") as source:
-            reader = archive.ArchiveReader(source)
-            for db_name in DATABASES:
-                client.drop_database("raw_" + db_name)
-            for event in reader.events():
+            for db in DATABASES:
+                client.drop_database("raw_" + db)
+            for event in archive.ArchiveReader(source).events():
                 if event.kind == "data":
                     client["raw_" + event.entry.db][event.entry.collection].insert_many(
                         [RawBSONDocument(d) for d in event.documents], ordered=False
                     )
                     moved += len(event.documents)
-    seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "moved": moved, "peak_mib": peak_mib}))
+        return moved
+
+    report({"read": read, "dump": dump_step, "restore": restore_step, "insert": insert}[kind])
 
 
-def run(*args) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_archive", "worker", *args],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+def run(*args: str, server_pid: Optional[int] = None) -> Measured:
+    return run_worker("bench_archive", *args, server_pid=server_pid)
+
+
+def suite(label: str, uri: str, pid: Optional[int], workdir: Path, data_bytes: int) -> None:
+    """Every measurement against one server; prints as it goes."""
+    gib = data_bytes / 2**30
+    both = json.dumps(list(DATABASES))
+    print(f"-- {label}: {data_bytes / 2**20:.0f} MiB BSON in 2 databases x 33 collections", flush=True)
+    read = run("read", uri, both, server_pid=pid)
+    print(f"raw read (4 collections at once): {read.seconds:6.2f} s, {read.cpu / gib:5.1f} CPU-s/GiB, "
+          f"peak RSS {read.peak_mib:4.0f} MiB, server CPU {read.server_cpu:5.1f} s", flush=True)  # fmt: skip
+    archives = {}
+    for compression in COMPRESSIONS:
+        dest = str(workdir / f"bench.{compression}")
+        result = run("dump", uri, compression, both, dest, server_pid=pid)
+        archives[compression] = dest
+        size = os.path.getsize(dest) / 2**20
+        print(f"dump {compression:4}: {read.seconds / result.seconds:4.2f} of the raw read ({result.seconds:6.2f} s), "
+              f"{result.cpu / gib:5.1f} CPU-s/GiB ({result.cpu / max(read.cpu, 1e-9):4.1f}x raw), "
+              f"{size:4.0f} MiB file, peak RSS {result.peak_mib:4.0f} MiB, server CPU {result.server_cpu:5.1f} s",
+              flush=True)  # fmt: skip
+    half = run("dump", uri, "none", json.dumps([DATABASES[0]]), str(workdir / "half.none"))
+    full = run("dump", uri, "none", both, str(workdir / "again.none"))
+    print(f"peak RSS of dump none: half data set {half.peak_mib:.0f} MiB, full {full.peak_mib:.0f} MiB")
+    insert = run("insert", uri, archives["none"], server_pid=pid)
+    restored = run("restore", uri, archives["none"], server_pid=pid)
+    print(f"restore: {insert.seconds / restored.seconds:.2f} of raw insert_many ({restored.seconds:.2f} s vs "
+          f"{insert.seconds:.2f} s), {restored.cpu / gib:5.1f} CPU-s/GiB vs {insert.cpu / gib:5.1f}, "
+          f"peak RSS {restored.peak_mib:.0f} MiB", flush=True)  # fmt: skip
+
+
+@contextlib.contextmanager
+def served(kind: str, workdir: Path) -> Iterator[Tuple[str, str, Optional[int], int]]:
+    """(label, URI, server PID, data bytes) of a server holding the data set."""
+    if kind == "fast":
+        size_mb = int(os.environ.get("OFFSITE_BENCH_FAST_MB", "256"))
+        with fast_server(workdir, size_mb) as (uri, pid):
+            data = sum(size for _db, _name, size in _collection_sizes(uri))
+            yield "fast in-memory server", uri, pid, data
+        return
+    size_mb = int(os.environ.get("OFFSITE_BENCH_ARCHIVE_MB", "64"))
+    with mongo_server(workdir) as server:
+        client = pymongo.MongoClient(server.uri)
+        start = time.perf_counter()
+        data = generate(client, size_mb << 20)
+        print(f"(nx-27017 filled in {time.perf_counter() - start:.0f} s)")
+        try:
+            yield ("real MongoDB" if server.real else "nx-27017"), server.uri, server.pid, data
+        finally:
+            for name in client.list_database_names():
+                if name.startswith(("bench_", "raw_bench_", "restored_")):
+                    client.drop_database(name)
+
+
+def _collection_sizes(uri: str):
+    client = pymongo.MongoClient(uri)
+    for db in DATABASES:
+        for name in client[db].list_collection_names():
+            yield db, name, client[db].command("collStats", name)["size"]
 
 
 def main() -> None:
-    size_mb = int(os.environ.get("OFFSITE_BENCH_ARCHIVE_MB", "64"))
-    with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp, mongo_server(Path(tmp)) as server:
-        workdir, uri = Path(tmp), server.uri
-        client = pymongo.MongoClient(uri)
-        t0 = time.perf_counter()
-        written = generate(client, size_mb << 20)
-        print(f"dataset: {written / 2**20:.0f} MiB BSON in 2 databases x 33 collections "
-              f"(generated in {time.perf_counter() - t0:.0f} s)")  # fmt: skip
-        both = json.dumps(list(DATABASES))
-        read = run("read", uri, both)
-        mib_s = read["moved"] / 2**20 / read["seconds"]
-        print(f"raw read limit: {mib_s:.1f} MiB/s ({read['seconds']:.1f} s)")
-        archives = {}
-        for compression in ("none", "gzip", "zstd"):
-            dest = str(workdir / f"bench.{compression}")
-            result = run("dump", uri, compression, both, dest)
-            archives[compression] = dest
-            ratio = read["seconds"] / result["seconds"]
-            size = os.path.getsize(dest) / 2**20
-            print(f"dump {compression:4}: {ratio:.2f} of the raw read limit ({result['seconds']:.1f} s, "
-                  f"{size:.0f} MiB file, peak RSS {result['peak_mib']:.0f} MiB)")  # fmt: skip
-        half = run("dump", uri, "none", json.dumps([DATABASES[0]]), str(workdir / "half.none"))
-        print(f"peak RSS of dump none: half dataset {half['peak_mib']:.0f} MiB, full dataset "
-              f"{run('dump', uri, 'none', both, str(workdir / 'again.none'))['peak_mib']:.0f} MiB")  # fmt: skip
-        insert = run("insert", uri, archives["none"])
-        restored = run("restore", uri, archives["none"])
-        print(f"restore: {insert['seconds'] / restored['seconds']:.2f} of raw insert_many "
-              f"({restored['seconds']:.1f} s vs {insert['seconds']:.1f} s, peak RSS {restored['peak_mib']:.0f} MiB)")  # fmt: skip
-        for name in client.list_database_names():
-            if name.startswith(("bench_", "raw_bench_", "restored_")):
-                client.drop_database(name)
+    for kind in os.environ.get("OFFSITE_BENCH_SERVERS", "fast,nx").split(","):
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp,
+            served(kind.strip(), Path(tmp)) as info,
+        ):
+            label, uri, pid, data = info
+            suite(label, uri, pid, Path(tmp), data)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import zlib
 
 import pytest
 import zstandard
@@ -128,3 +129,100 @@ def test_concatenated_zstd_frames():
     data = compress(PAYLOAD[:5000], "zstd") + compress(PAYLOAD[5000:], "zstd")
     reader, _unused = compression.decompressing_reader(io.BytesIO(data))
     assert read_all(reader) == PAYLOAD
+
+
+# -- gzip on several cores ---------------------------------------------------------------------------------
+BIG = (
+    compression.ARCHIVE_MAGIC + (os.urandom(700_000).hex().encode() * 3)[: 3 * compression.GZIP_BLOCK + 12345]
+)
+
+
+def gzip_members(data: bytes) -> int:
+    """How many gzip members ``data`` holds (each is a whole stream for zlib)."""
+    members = 0
+    while data:
+        inflate = zlib.decompressobj(wbits=31)
+        inflate.decompress(data)
+        assert inflate.eof
+        data = inflate.unused_data
+        members += 1
+    return members
+
+
+def compress_in_pieces(data: bytes, threads: int, piece: int = 300_001) -> bytes:
+    out = io.BytesIO()
+    writer = compression.compressing_writer(out, "gzip", threads=threads)
+    for start in range(0, len(data), piece):
+        writer.write(data[start : start + piece])
+    writer.finish()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 8])
+def test_parallel_gzip_writes_members_in_order_that_the_stdlib_reads_back(threads):
+    data = compress_in_pieces(BIG, threads)
+    assert gzip_members(data) == 4  # three whole 1 MiB blocks and the rest
+    assert gzip.decompress(data) == BIG
+    reader, detected = compression.decompressing_reader(io.BytesIO(data))
+    assert (detected, read_all(reader)) == ("gzip", BIG)
+
+
+def test_parallel_gzip_takes_one_big_write_and_copies_mutable_input():
+    out = io.BytesIO()
+    writer = compression.compressing_writer(out, "gzip", threads=2)
+    buffer = bytearray(BIG)
+    writer.write(buffer)
+    buffer[:] = b"\0" * len(buffer)  # the caller reuses its buffer: what was written must not change
+    writer.finish()
+    assert gzip.decompress(out.getvalue()) == BIG
+
+
+def test_empty_gzip_stream_is_one_valid_member():
+    data = compress(b"", "gzip")
+    assert gzip_members(data) == 1
+    assert gzip.decompress(data) == b""
+
+
+def test_stdlib_zlib_fallback_when_libdeflate_is_missing(monkeypatch):
+    monkeypatch.setattr(compression, "libdeflate", None)
+    assert compression.gzip_member_function() is compression._zlib_member
+    data = compress_in_pieces(BIG, threads=2)
+    assert gzip_members(data) == 4
+    assert gzip.decompress(data) == BIG
+    assert data[3] == 0 and data[4:8] == b"\0\0\0\0" and data[9] == 0xFF  # the header Go writes
+
+
+def test_libdeflate_level_table_covers_every_gzip_level():
+    low, high = compression.LEVEL_RANGES["gzip"]
+    assert sorted(compression.LIBDEFLATE_LEVELS) == list(range(low, high + 1))
+    for level in (0, 1, 9):
+        assert gzip.decompress(compress(PAYLOAD, "gzip", level)) == PAYLOAD
+
+
+def test_threads_follow_the_cores_and_a_cap_limits_them(monkeypatch):
+    monkeypatch.setattr(compression, "cpu_threads", lambda: 6)
+    assert compression.check_threads(0) == 6
+    assert compression.check_threads(2) == 2
+    assert compression.check_threads(64) == 6
+
+
+@pytest.mark.parametrize(
+    ("kind", "level", "threads", "message"),
+    [
+        ("gzip", 12, 0, "compression_level for gzip must be between 0 and 9, got 12"),
+        ("gzip", None, -1, "compression threads must be 0 (one per CPU core) or a positive cap, got -1"),
+        ("zstd", None, "4", "compression threads must be 0 (one per CPU core) or a positive cap, got '4'"),
+    ],
+)
+def test_writer_option_errors_are_one_line(kind, level, threads, message):
+    with pytest.raises(OffsiteError) as caught:
+        compression.compressing_writer(io.BytesIO(), kind, level, threads=threads)
+    assert str(caught.value) == message
+
+
+def test_zstd_with_worker_threads_round_trips():
+    out = io.BytesIO()
+    writer = compression.compressing_writer(out, "zstd", threads=2)
+    writer.write(BIG)
+    writer.finish()
+    assert zstandard.ZstdDecompressor().stream_reader(io.BytesIO(out.getvalue())).read() == BIG
