@@ -68,7 +68,7 @@ def generate(client, total_bytes: int) -> int:
 
 def worker(argv) -> None:
     """Runs in a child process so that its peak RSS and CPU time are its own: ``worker KIND URI ARGS``."""
-    from ansible_collections.offsite.mongodb.plugins.module_utils import archive, dump, restore  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, dump, restore  # noqa: PLC0415
 
     kind, uri = argv[0], argv[1]
     client = pymongo.MongoClient(uri)
@@ -92,7 +92,7 @@ def worker(argv) -> None:
         with open(argv[2], "rb") as source:
             for db in DATABASES:
                 client.drop_database("raw_" + db)
-            for event in archive.ArchiveReader(source).events():
+            for event in archive_reader.ArchiveReader(source).events():
                 if event.kind == "data":
                     client["raw_" + event.entry.db][event.entry.collection].insert_many(
                         [RawBSONDocument(d) for d in event.documents], ordered=False

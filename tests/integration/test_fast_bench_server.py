@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import archive, dump, restore  # noqa: E402
+from ansible_collections.offsite.mongodb.plugins.module_utils import archive_format, dump, restore  # noqa: E402
 from bench.dataset import Layout, generate  # noqa: E402
 from bench.fast_server import fast_server  # noqa: E402
 
@@ -47,7 +47,7 @@ def test_raw_reads_return_the_promised_documents_and_bytes(server):
         database = server[db]
         for name in database.list_collection_names():
             batches = list(database[name].find_raw_batches())
-            documents = sum(len(list(archive.iter_document_lengths(batch))) for batch in batches)
+            documents = sum(len(list(archive_format.iter_document_lengths(batch))) for batch in batches)
             got[f"{db}.{name}"] = (documents, sum(len(batch) for batch in batches))
             assert database[name].estimated_document_count() == documents
     assert got == promised
