@@ -42,7 +42,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.errors import Offs
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_node import NodeInfo, read_node
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import AUTH_NAMESPACES
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_capture import OplogCapture
-from ansible_collections.offsite.mongodb.plugins.module_utils.process_memory import return_large_blocks_to_os
+from ansible_collections.offsite.mongodb.plugins.module_utils.process_memory import limit_heap_retention
 from ansible_collections.offsite.mongodb.plugins.module_utils.streams import Writable
 from ansible_collections.offsite.mongodb.plugins.module_utils.times import precise_time
 
@@ -201,7 +201,7 @@ def dump_archive(
     """Dump into ``sink``; the sink is not closed. Returns what was written."""
     plan.check()
     warn_if_slow()
-    return_large_blocks_to_os()  # else freed batches stay in per-thread heaps and RSS outgrows the budget
+    limit_heap_retention()  # else freed batches stay in per-thread heaps and RSS outgrows the budget
     started, clock = precise_time(), time.monotonic()
     node = read_node(client)
     warnings = consistency_warnings(client, plan, node)
