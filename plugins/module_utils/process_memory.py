@@ -25,6 +25,8 @@ def limit_heap_retention(threshold: int = LARGE_BLOCK, heaps: int = HEAPS) -> bo
     """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold))) and bool(libc.mallopt(M_ARENA_MAX, int(heaps)))
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold))) and bool(
+            libc.mallopt(M_ARENA_MAX, int(heaps))
+        )
     except (OSError, AttributeError):
         return False
