@@ -1,11 +1,9 @@
 """Archive engine benchmark: native dump and restore against raw pymongo limits, on two servers, in one run.
 
-Servers (``OFFSITE_BENCH_SERVERS``, default ``fast,nx``):
-  fast  the in-memory server of ``bench/fast_server.py`` (pre-encoded replies, writes only counted):
-        it costs almost nothing, so the engine's own cost shows. Size ``OFFSITE_BENCH_FAST_MB`` (256).
-  nx    nx-27017 on loopback (or ``OFFSITE_TEST_MONGODB_URI``), filled here. Size
-        ``OFFSITE_BENCH_ARCHIVE_MB`` (64; the issue's figure is 1024).
-The data (``bench/dataset.py``) is split over two databases of equal size (a few large collections and
+Servers (``bench/data_servers.py``; ``OFFSITE_BENCH_SERVERS``, default ``fast,nx``): the fast in-memory
+server of ``bench/fast_server.py``, whose serving costs almost nothing so the engine's own cost shows
+(``OFFSITE_BENCH_FAST_MB``, default 256), and nx-27017 filled here (``OFFSITE_BENCH_ARCHIVE_MB``, default
+64; the issue's figure is 1024). The data (``bench/dataset.py``) is split over two databases of equal size (a few large collections and
 many small ones with mixed document sizes), so peak memory can be compared at half and full size.
 
 Printed per server (each baseline measured in the same run, on the same server):
@@ -18,52 +16,22 @@ Printed per server (each baseline measured in the same run, on the same server):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
-
-from bench.measure import ROOT, Measured, raw_read, report, run_worker
-
-sys.path.insert(0, str(ROOT / ".cache" / "collections"))
-sys.path.insert(0, str(ROOT / "tests"))
+from typing import Optional
 
 import pymongo
 from bson.raw_bson import RawBSONDocument
-from support import servers
 
-from bench.dataset import DATABASES, Layout
-from bench.dataset import generate as dataset
-from bench.fast_server import fast_server
+from bench.data_servers import DATABASES, served, server_kinds
+from bench.measure import ROOT, Measured, raw_read, report, run_worker
 
-# The tests' launchers: nx-27017 / moto on loopback, stopped by PID, or the real servers from the environment.
-mongo_server = contextlib.contextmanager(servers.mongo_server)
-s3_endpoint = contextlib.contextmanager(servers.s3_endpoint)
+sys.path.insert(0, str(ROOT / ".cache" / "collections"))
+
 COMPRESSIONS = ("none", "gzip", "zstd")
-INSERT_BATCH = 4 << 20
-
-
-def generate(client, total_bytes: int) -> int:
-    """Fill the two databases of a real (or nx-27017) server with the data set; returns the BSON bytes."""
-    written = 0
-    for db in DATABASES:
-        client.drop_database(db)
-    for db, name, docs in dataset(Layout(total_bytes)):
-        batch, size = [], 0
-        for doc in docs:
-            batch.append(RawBSONDocument(doc))
-            size += len(doc)
-            written += len(doc)
-            if size > INSERT_BATCH:
-                client[db][name].insert_many(batch, ordered=False)
-                batch, size = [], 0
-        if batch:
-            client[db][name].insert_many(batch, ordered=False)
-    return written
 
 
 def worker(argv) -> None:
@@ -135,42 +103,9 @@ def suite(label: str, uri: str, pid: Optional[int], workdir: Path, data_bytes: i
           f"peak RSS {restored.peak_mib:.0f} MiB", flush=True)  # fmt: skip
 
 
-@contextlib.contextmanager
-def served(kind: str, workdir: Path) -> Iterator[Tuple[str, str, Optional[int], int]]:
-    """(label, URI, server PID, data bytes) of a server holding the data set."""
-    if kind == "fast":
-        size_mb = int(os.environ.get("OFFSITE_BENCH_FAST_MB", "256"))
-        with fast_server(workdir, size_mb) as (uri, pid):
-            data = sum(size for _db, _name, size in _collection_sizes(uri))
-            yield "fast in-memory server", uri, pid, data
-        return
-    size_mb = int(os.environ.get("OFFSITE_BENCH_ARCHIVE_MB", "64"))
-    with mongo_server(workdir) as server:
-        client = pymongo.MongoClient(server.uri)
-        start = time.perf_counter()
-        data = generate(client, size_mb << 20)
-        print(f"(nx-27017 filled in {time.perf_counter() - start:.0f} s)")
-        try:
-            yield ("real MongoDB" if server.real else "nx-27017"), server.uri, server.pid, data
-        finally:
-            for name in client.list_database_names():
-                if name.startswith(("bench_", "raw_bench_", "restored_")):
-                    client.drop_database(name)
-
-
-def _collection_sizes(uri: str):
-    client = pymongo.MongoClient(uri)
-    for db in DATABASES:
-        for name in client[db].list_collection_names():
-            yield db, name, client[db].command("collStats", name)["size"]
-
-
 def main() -> None:
-    for kind in os.environ.get("OFFSITE_BENCH_SERVERS", "fast,nx").split(","):
-        with (
-            tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp,
-            served(kind.strip(), Path(tmp)) as info,
-        ):
+    for kind in server_kinds():
+        with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp, served(kind, Path(tmp)) as info:
             label, uri, pid, data = info
             suite(label, uri, pid, Path(tmp), data)
 

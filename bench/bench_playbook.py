@@ -23,7 +23,7 @@ from typing import Dict, List
 import pymongo
 from support.playbook_runner import run_playbook, write_inventory
 
-from bench.bench_archive import mongo_server, s3_endpoint
+from bench.data_servers import mongo_server, s3_endpoint
 from bench.dataset import DATABASES
 from bench.fast_server import fast_server
 from bench.measure import ROOT, raw_read

@@ -21,7 +21,7 @@ from typing import Dict, List
 
 import pymongo
 
-from bench.bench_archive import served
+from bench.data_servers import served, server_kinds
 from bench.dataset import DATABASES
 from bench.measure import Measured, report, run_worker
 
@@ -94,10 +94,10 @@ def suite(label: str, uri: str, pid, workdir: Path, data: int, *, rounds: int) -
 def main() -> None:
     rounds = int(os.environ.get("OFFSITE_BENCH_RESTORE_ROUNDS", "3"))
     print(f"load {os.getloadavg()[0]:.1f}")
-    for kind in os.environ.get("OFFSITE_BENCH_SERVERS", "fast,nx").split(","):
+    for kind in server_kinds():
         with (
             tempfile.TemporaryDirectory(prefix="bench-restore-") as tmp,
-            served(kind.strip(), Path(tmp)) as info,
+            served(kind, Path(tmp)) as info,
         ):
             label, uri, pid, data = info
             suite(label, uri, pid, Path(tmp), data, rounds=rounds)

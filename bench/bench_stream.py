@@ -25,7 +25,7 @@ from typing import Dict, List
 
 import pymongo
 
-from bench.bench_archive import s3_endpoint, served
+from bench.data_servers import s3_endpoint, served, server_kinds
 from bench.dataset import DATABASES
 from bench.measure import ROOT
 
@@ -122,11 +122,11 @@ def main() -> None:
     compression = os.environ.get("OFFSITE_BENCH_STREAM_COMPRESSION", "gzip")
     rounds = int(os.environ.get("OFFSITE_BENCH_STREAM_ROUNDS", "3"))
     print(f"compression {compression}, load {os.getloadavg()[0]:.1f}")
-    for kind in os.environ.get("OFFSITE_BENCH_SERVERS", "fast,nx").split(","):
+    for kind in server_kinds():
         with (
             tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp,
             s3_endpoint(Path(tmp)) as endpoint,
-            served(kind.strip(), Path(tmp)) as info,
+            served(kind, Path(tmp)) as info,
         ):
             label, uri, _pid, data = info
             print(f"-- {label}: {data / 2**20:.0f} MiB BSON", flush=True)

@@ -318,7 +318,7 @@ def receive(sock: socket.socket, size: int) -> Optional[memoryview]:
     return view
 
 
-def legacy_reply(request_id: int, reply: Dict[str, Any]) -> Tuple[int, bytes]:
+def legacy_reply(reply: Dict[str, Any]) -> Tuple[int, bytes]:
     """An OP_REPLY body: flags, cursor id 0, starting from 0, one document."""
     return OP_REPLY, struct.pack("<iqii", 0, 0, 0, 1) + bson.encode(reply)
 
@@ -354,7 +354,7 @@ class Handler(socketserver.BaseRequestHandler):
                     if handler
                     else error(352, "UnsupportedOpQueryCommand", "use OP_MSG")
                 )
-                reply_opcode, reply = legacy_reply(request_id, answer)
+                reply_opcode, reply = legacy_reply(answer)
             else:
                 return
             reply_id += 1
