@@ -85,7 +85,8 @@ def suite(label: str, uri: str, pid, workdir: Path, data: int, *, rounds: int) -
     cpu = {name: statistics.median(m.cpu for m in rows) / gib for name, rows in runs.items()}
     for name in KINDS:
         print(f"  {name:10}: median {wall[name]:6.2f} s, {cpu[name]:5.1f} CPU-s/GiB, "
-              f"peak RSS {max(m.peak_mib for m in runs[name]):4.0f} MiB")  # fmt: skip
+              f"peak RSS {max(m.peak_mib for m in runs[name]):4.0f} MiB, "
+              f"server CPU {statistics.median(m.server_cpu for m in runs[name]):5.2f} s")  # fmt: skip
     print(f"{label}: restore (default) {wall['raw insert'] / wall['default']:.2f}x raw insert_many (aim >= 0.9), "
           f"{wall['1 worker'] / wall['default']:.2f}x one insertion worker (aim >= 2 on the fast server), "
           f"CPU {cpu['default']:.1f} CPU-s/GiB vs the dump's {dumped.cpu / gib:.1f}", flush=True)  # fmt: skip
