@@ -7,7 +7,7 @@ adding up: aim <= 1.15), with bounded memory and nothing written to local disk (
 Each round runs the three in turn; the medians of ``OFFSITE_BENCH_STREAM_ROUNDS`` (3) rounds are compared.
 
 Servers ``OFFSITE_BENCH_SERVERS`` (fast,nx); sizes ``OFFSITE_BENCH_FAST_MB`` (256) and
-``OFFSITE_BENCH_ARCHIVE_MB`` (64, nx-27017), as ``bench_archive``; compression ``OFFSITE_BENCH_STREAM_COMPRESSION`` (gzip, the
+``OFFSITE_BENCH_ARCHIVE_MB`` (64, nx-27017), as ``bench_archive``; ``OFFSITE_BENCH_MEMORY_BUDGET_MIB`` overrides the dump budget; compression ``OFFSITE_BENCH_STREAM_COMPRESSION`` (gzip, the
 module default). S3: a moto server on loopback (or ``OFFSITE_TEST_S3_ENDPOINT`` + credentials).
 """
 
@@ -51,6 +51,8 @@ def worker(argv) -> None:
 
     kind, config = argv[0], json.loads(argv[1])
     plan = DumpPlan(databases=list(DATABASES), compression=config["compression"])
+    if os.environ.get("OFFSITE_BENCH_MEMORY_BUDGET_MIB"):  # e.g. 100000: in effect no budget
+        plan.memory_budget = int(os.environ["OFFSITE_BENCH_MEMORY_BUDGET_MIB"]) << 20
     catalog = catalog_from_options(config["s3"])
     backup_id = f"20260101T{config['round']:06d}Z"
     before = disk_writes()
