@@ -36,13 +36,7 @@ COMPRESSIONS = ("none", "gzip", "zstd")
 
 def worker(argv) -> None:
     """Runs in a child process so that its peak RSS and CPU time are its own: ``worker KIND URI ARGS``."""
-    from ansible_collections.offsite.mongodb.plugins.module_utils import (  # noqa: PLC0415
-        archive_reader,
-        dump,
-        dump_plan,
-        restore,
-        restore_plan,
-    )
+    from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, dump, restore  # noqa: PLC0415
 
     kind, uri = argv[0], argv[1]
     client = pymongo.MongoClient(uri)
@@ -53,11 +47,11 @@ def worker(argv) -> None:
     def dump_step() -> int:
         compression, databases, dest = argv[2], json.loads(argv[3]), argv[4]
         with open(dest, "wb") as sink:
-            plan = dump_plan.DumpPlan(databases=databases, compression=compression)
+            plan = dump.DumpPlan(databases=databases, compression=compression)
             return dump.dump_archive(client, sink, plan).bytes
 
     def restore_step() -> int:
-        plan = restore_plan.RestorePlan(ns_from=["bench_*.*"], ns_to=["restored_*.*"], drop=True)
+        plan = restore.RestorePlan(ns_from=["bench_*.*"], ns_to=["restored_*.*"], drop=True)
         with open(argv[2], "rb") as source:
             return restore.restore_archive(client, source, plan).documents
 

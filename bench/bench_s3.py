@@ -1,150 +1,126 @@
-"""S3 transfers: the catalog's put/get against boto3's upload_file/download_file defaults, same endpoint, same run.
+"""S3 transfers: the engine's upload and download streams against boto3's upload_file/download_file defaults.
 
-Size: OFFSITE_BENCH_S3_MIB (default 256; the issue's figure is 1024). Endpoint: a moto server started here on
-loopback, or OFFSITE_TEST_S3_ENDPOINT (+ _ACCESS_KEY/_SECRET_KEY/_REGION) when set.
-Ratios > 1.0 mean the catalog is faster than the boto3 baseline.
+Same endpoint, same run, rounds interleaved (baseline, subject, baseline, subject, ...), median of each.
+Size: OFFSITE_BENCH_S3_MIB (default 256; the issue's figure is 1024); rounds OFFSITE_BENCH_S3_ROUNDS (5).
+Endpoint: a moto server started here on loopback, or OFFSITE_TEST_S3_ENDPOINT (+ _ACCESS_KEY/_SECRET_KEY/_REGION).
+
+  upload    ``Catalog.open_upload`` (``UploadStream``: SHA-256, multipart) fed from the file as
+            ``mode=put`` feeds it, then the manifest; against ``upload_file`` (TransferConfig defaults)
+  download  ``Catalog.download_stream`` (ranged GETs, SHA-256 verified) into a file, as ``mode=get``
+            writes it; against ``download_file``
+Ratios > 1.0 mean the engine is faster than the boto3 baseline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import resource
-import sys
+import statistics
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Callable, Dict, List
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT / ".cache" / "collections", ROOT / "tests"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from support import servers
 
-import bson  # noqa: E402
-from support import servers  # noqa: E402
-
-from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import (  # noqa: E402
-    delete_backup,
-    delete_set,
-    get_backup,
-    put_backup,
+from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (
+    catalog_from_options,
 )
-from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (  # noqa: E402
-    ArchiveHeader,
-    PreludeEntry,
-)
-from ansible_collections.offsite.mongodb.plugins.module_utils.archive_writer import ArchiveWriter  # noqa: E402
-from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog  # noqa: E402
-from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import make_client, s3_options  # noqa: E402
 
 MiB = 1024 * 1024
-
-
-def _endpoint(workdir: Path):
-    """The tests' moto launcher (or the real endpoint from the environment)."""
-    return servers.s3_endpoint(workdir)
-
-
-def _timed(label: str, func) -> float:
-    start = time.perf_counter()
-    func()
-    seconds = time.perf_counter() - start
-    print(f"  {label:<34} {seconds:8.2f} s", flush=True)
-    return seconds
+READ_BLOCK = 8 * MiB
 
 
 def _make_file(path: Path, size: int) -> None:
-    """A plain archive of about ``size`` bytes of random 1 MiB binaries (the catalog stores archives only)."""
-    payload = os.urandom(MiB)
+    block = os.urandom(4 * MiB)
     with open(path, "wb") as handle:
-        writer = ArchiveWriter(handle)
-        writer.write_prelude(
-            ArchiveHeader("7.0.0", "bench"), [PreludeEntry("bench", "blobs", "{}", "collection")]
-        )
-        stream = writer.namespace("bench", "blobs")
-        for number in range(max(1, size // MiB)):
-            stream.write(bson.encode({"_id": number, "b": bson.Binary(payload)}))
-        stream.close()
-        writer.finish()
+        left = size
+        while left > 0:
+            handle.write(block[: min(left, len(block))])
+            left -= len(block)
+
+
+def _timed(label: str, func: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    func()
+    seconds = time.perf_counter() - start
+    print(f"  {label:<40} {seconds:8.2f} s", flush=True)
+    return seconds
+
+
+def ratio_line(name: str, base: List[float], ours: List[float], size: int, aim: str) -> str:
+    """One printed result: the median ratio with both medians (its baseline) and the spread."""
+    b, o = statistics.median(base), statistics.median(ours)
+    mib = size / MiB
+    return (f"{name:8} ratio {b / o:5.2f} ({aim}): engine {mib / o:6.1f} MiB/s vs boto3 {mib / b:6.1f} MiB/s "
+            f"(medians of {len(base)}; engine {min(ours):.2f}-{max(ours):.2f} s, boto3 {min(base):.2f}-{max(base):.2f} s)")  # fmt: skip
 
 
 def main() -> None:
     size = int(os.environ.get("OFFSITE_BENCH_S3_MIB", "256")) * MiB
+    rounds = int(os.environ.get("OFFSITE_BENCH_S3_ROUNDS", "5"))
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
         work = Path(tmp)
-        endpoint_gen = _endpoint(work)
-        endpoint = next(endpoint_gen)
-        try:
-            _run(endpoint, work, size)
-        finally:
-            endpoint_gen.close()
+        with contextlib.contextmanager(servers.s3_endpoint)(work) as endpoint:
+            run(endpoint, work, size, rounds)
 
 
-def _run(endpoint, work: Path, size: int) -> None:
+def run(endpoint, work: Path, size: int, rounds: int) -> Dict[str, float]:
     src = work / "archive.bin"
     _make_file(src, size)
-    baseline_client = endpoint.client()
+    baseline = endpoint.client()
     bucket = f"offsite-bench-{uuid.uuid4().hex[:12]}"
-    baseline_client.create_bucket(Bucket=bucket)
-    options = s3_options(
-        {
-            "endpoint_url": endpoint.endpoint_url,
-            "access_key": endpoint.access_key,
-            "secret_key": endpoint.secret_key,
-            "region": endpoint.region,
-        }
-    )
-    concurrency = int(os.environ.get("OFFSITE_BENCH_S3_CONCURRENCY", "8"))
-    store = Catalog(make_client(options, concurrency + 2), bucket, "bench", max_concurrency=concurrency)
-    print(f"  size {size // MiB} MiB, endpoint {endpoint.endpoint_url}, catalog concurrency {concurrency}")
-
-    rounds = int(os.environ.get("OFFSITE_BENCH_S3_ROUNDS", "3"))
+    baseline.create_bucket(Bucket=bucket)
+    catalog = catalog_from_options({
+        "bucket": bucket, "prefix": "bench", "endpoint_url": endpoint.endpoint_url, "access_key": endpoint.access_key,
+        "secret_key": endpoint.secret_key, "region": endpoint.region,
+    })  # fmt: skip
+    print(f"  size {size // MiB} MiB, endpoint {endpoint.endpoint_url}, engine part size "
+          f"{catalog.part_size // MiB} MiB x {catalog.max_concurrency}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     base_dest, ours_dest = work / "baseline.out", work / "ours.out"
-    times = {"base_up": [], "ours_up": [], "base_down": [], "ours_down": []}
-    for round_number in range(1, rounds + 1):
-        print(f"  round {round_number}/{rounds}", flush=True)
-        backup_id = f"20260101T00000{round_number % 10}Z"
+    times: Dict[str, List[float]] = {"base_up": [], "ours_up": [], "base_down": [], "ours_down": []}
+
+    def upload(backup_id: str) -> None:
+        stream = catalog.open_upload("bench", backup_id, "none", size=size)
+        with stream, open(src, "rb") as handle:
+            block = stream.fixed or READ_BLOCK
+            for chunk in iter(lambda: handle.read(block), b""):
+                stream.write(chunk)
+        catalog.commit("bench", backup_id, stream.result, compression="none")
+
+    def download(backup_id: str) -> None:
+        stream = catalog.download_stream(catalog.load_manifest("bench", backup_id))
+        with open(ours_dest, "wb") as handle:
+            for chunk in stream.iter_chunks():
+                handle.write(chunk)
+        assert stream.verified
+
+    for number in range(1, rounds + 1):
+        print(f"  round {number}/{rounds}", flush=True)
+        backup_id = f"20260101T0000{number:02d}Z"
         times["base_up"].append(
-            _timed(
-                "boto3 upload_file (defaults)",
-                lambda: baseline_client.upload_file(str(src), bucket, "baseline"),
-            )
+            _timed("boto3 upload_file (defaults)", lambda: baseline.upload_file(str(src), bucket, "baseline"))
         )
-        times["ours_up"].append(
-            _timed(
-                "catalog put_file (+sha256, manifest)",
-                lambda b=backup_id: put_backup(store, "bench", str(src), b),
-            )
-        )
+        times["ours_up"].append(_timed("engine UploadStream + manifest", lambda b=backup_id: upload(b)))
         times["base_down"].append(
             _timed(
                 "boto3 download_file (defaults)",
-                lambda: baseline_client.download_file(bucket, "baseline", str(base_dest)),
+                lambda: baseline.download_file(bucket, "baseline", str(base_dest)),
             )
         )
         times["ours_down"].append(
-            _timed(
-                "catalog get_file (sha256 verified)",
-                lambda b=backup_id: get_backup(store, "bench", str(ours_dest), b),
-            )
+            _timed("engine DownloadStream (sha256 verified)", lambda b=backup_id: download(b))
         )
-        ours_dest.unlink()
-        delete_backup(store, "bench", backup_id)  # keep the server's memory flat between rounds
-    base_up, ours_up = min(times["base_up"]), min(times["ours_up"])
-    base_down, ours_down = min(times["base_down"]), min(times["ours_down"])
-    print("  best of each:")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    mib_s = size / MiB
-    print(
-        f"  upload   ratio {base_up / ours_up:5.2f}  ({mib_s / base_up:7.1f} vs {mib_s / ours_up:7.1f} MiB/s)"
-    )
-    print(
-        f"  download ratio {base_down / ours_down:5.2f}  ({mib_s / base_down:7.1f} vs {mib_s / ours_down:7.1f} MiB/s)"
-    )
-    print(f"  peak RSS of this process {peak} MiB (both sides together)")
-    delete_set(store, "bench", confirm=True)
-    baseline_client.delete_object(Bucket=bucket, Key="baseline")
-    baseline_client.delete_bucket(Bucket=bucket)
+        catalog.delete_backups(catalog.scan("bench", backup_id))  # keep the server's memory flat
+    print(ratio_line("upload", times["base_up"], times["ours_up"], size, "aim >= 1.0"))
+    print(ratio_line("download", times["base_down"], times["ours_down"], size, "aim >= 1.0"))
+    baseline.delete_object(Bucket=bucket, Key="baseline")
+    baseline.delete_bucket(Bucket=bucket)
+    return {
+        "upload": statistics.median(times["base_up"]) / statistics.median(times["ours_up"]),
+        "download": statistics.median(times["base_down"]) / statistics.median(times["ours_down"]),
+    }
 
 
 if __name__ == "__main__":

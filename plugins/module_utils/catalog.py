@@ -202,8 +202,12 @@ class Catalog:
         size: Optional[int] = None,
         expected_sha256: Optional[str] = None,
         now: Optional[datetime] = None,
+        max_concurrency: Optional[int] = None,
     ) -> UploadStream:
-        """A writable stream to the backup's archive object; ``commit`` writes its manifest afterwards."""
+        """A writable stream to the backup's archive object; ``commit`` writes its manifest afterwards.
+
+        ``max_concurrency`` lowers the catalog's parts in flight for this upload (a memory budget).
+        """
         key = self.layout.archive_key(set_name, backup_id, compression)
         args = {**self.storage.object_args(now or utc_now()), **self.owner}
         return UploadStream(
@@ -212,7 +216,7 @@ class Catalog:
             key,
             extra_args=args,
             part_size=self.part_size,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=min(self.max_concurrency, max_concurrency or self.max_concurrency),
             size=size,
             expected_sha256=check_sha256(expected_sha256),
             secrets=self.secrets,

@@ -22,6 +22,11 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format imp
     PreludeEntry,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_writer import ArchiveWriter
+from ansible_collections.offsite.mongodb.plugins.module_utils.byte_budget import (
+    BATCH_RESERVATION,
+    ByteBudget,
+    read_share,
+)
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import warn_if_slow
 from ansible_collections.offsite.mongodb.plugins.module_utils.collection_reads import (
     CollectionReader,
@@ -37,6 +42,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.errors import Offs
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_node import NodeInfo, read_node
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import AUTH_NAMESPACES
 from ansible_collections.offsite.mongodb.plugins.module_utils.oplog_capture import OplogCapture
+from ansible_collections.offsite.mongodb.plugins.module_utils.process_memory import limit_heap_retention
 from ansible_collections.offsite.mongodb.plugins.module_utils.streams import Writable
 from ansible_collections.offsite.mongodb.plugins.module_utils.times import precise_time
 
@@ -119,24 +125,45 @@ def consistency_warnings(client: Any, plan: DumpPlan, node: NodeInfo) -> List[st
 
 
 class _CollectionCopier:
-    """Copies planned namespaces into the archive: auth namespaces one by one, the rest several at once."""
+    """Copies planned namespaces into the archive: auth namespaces one by one, the rest several at once.
 
-    def __init__(self, writer: ArchiveWriter, reader: CollectionReader, progress: Optional[Progress]) -> None:
+    Each batch is fetched and written while holding a worst-case share of ``budget`` (the server decides
+    how large a batch is only when it sends it), so the batches in memory stay within the budget however
+    many collections are open and however large their documents are.
+    """
+
+    def __init__(
+        self,
+        writer: ArchiveWriter,
+        reader: CollectionReader,
+        progress: Optional[Progress],
+        budget: ByteBudget,
+    ) -> None:
         self.writer = writer
         self.reader = reader
         self.progress = progress
+        self.budget = budget
         self.results: Dict[str, NamespaceResult] = {}
         self.stop = threading.Event()
 
     def copy_one(self, item: DumpNamespace) -> None:
         stream = self.writer.namespace(item.db, item.data_collection)
         if item.type != "view":
-            for batch in self.reader.batches(item):
-                if self.stop.is_set():
-                    return
-                stream.write(batch)
-                if self.progress:
-                    self.progress(item.ns, len(batch))
+            batches = iter(self.reader.batches(item))
+            try:
+                while not self.stop.is_set():
+                    with self.budget.reserve(BATCH_RESERVATION):
+                        batch = next(batches, None)
+                        if batch is None:
+                            break
+                        stream.write(batch)
+                    if self.progress:
+                        self.progress(item.ns, len(batch))
+                    del batch
+            finally:
+                getattr(batches, "close", lambda: None)()  # a cursor left early is closed now
+            if self.stop.is_set():
+                return
         totals = stream.close()
         self.results[item.ns] = NamespaceResult(item.ns, item.type, totals.documents, totals.bytes)
 
@@ -177,6 +204,7 @@ def dump_archive(
     """Dump into ``sink``; the sink is not closed. Returns what was written."""
     plan.check()
     warn_if_slow()
+    limit_heap_retention()  # else freed batches stay in per-thread heaps and RSS outgrows the budget
     started, clock = precise_time(), time.monotonic()
     node = read_node(client)
     warnings = consistency_warnings(client, plan, node)
@@ -192,7 +220,7 @@ def dump_archive(
         node.version_string, TOOL_VERSION, concurrent_collections=plan.parallel_collections
     )
     writer.write_prelude(header, entries)
-    copier = _CollectionCopier(writer, reader, progress)
+    copier = _CollectionCopier(writer, reader, progress, ByteBudget(read_share(plan.memory_budget)))
     copier.copy_all(items, plan.parallel_collections)
     oplog_window = None
     if oplog is not None:

@@ -25,6 +25,11 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format imp
     PreludeEntry,
     metadata_json,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.byte_budget import (
+    DEFAULT_DUMP_BUDGET,
+    MIN_DUMP_BUDGET,
+    MiB,
+)
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import (
     AUTH_NAMESPACES,
@@ -51,6 +56,7 @@ class DumpPlan:
     compression_level: Optional[int] = None
     batch_size: Optional[int] = None
     where: str = "the server"  # for messages (no credentials)
+    memory_budget: int = DEFAULT_DUMP_BUDGET  # bytes in flight: batches read, compression, upload parts
 
     def check(self) -> None:
         if self.consistency not in CONSISTENCIES:
@@ -60,6 +66,10 @@ class DumpPlan:
         if not 1 <= int(self.parallel_collections) <= 100:
             raise OffsiteError(
                 f"parallel_collections must be between 1 and 100, got {self.parallel_collections}"
+            )
+        if int(self.memory_budget) < MIN_DUMP_BUDGET:
+            raise OffsiteError(
+                f"memory_budget must be at least {MIN_DUMP_BUDGET // MiB} MiB, got {int(self.memory_budget) // MiB} MiB"
             )
         NamespaceFilter(self.include, self.exclude)
         for ns in self.query:

@@ -1,19 +1,20 @@
 """A writable stream that uploads to one S3 object as bytes are produced (boto3 multipart calls).
 
 Memory stays bounded at about ``(max_concurrency + 1) * part size``; the SHA-256 is computed on the
-way; the part size grows so any object S3 accepts (5 TiB) fits in 10,000 parts even when the length
+way, part by part in a thread of its own (hashlib releases the GIL), so hashing overlaps producing and sending; the part size grows so any object S3 accepts (5 TiB) fits in 10,000 parts even when the length
 is unknown; a stream smaller than one part becomes a single PUT. Any failure, ``abort()``, or leaving
 a ``with`` block by an exception aborts the multipart upload: no orphan parts, no object.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.s3_connection import error_code, s3_errors
@@ -28,6 +29,7 @@ GROWTH_STRIDE = (
     900  # unknown length: the part size doubles every this many parts (5 MiB base reaches 8.8 TiB)
 )
 ABORT_RETRY_SECONDS = 60.0  # how long an abort is retried while S3 is unreachable
+DEFAULT_CHECKSUM_ALGORITHM = "CRC32"  # what boto3's upload_file declares (s3transfer), see checksum_args
 CHECKSUM_KEYS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256")
 
 
@@ -44,6 +46,21 @@ def growing_part_size(part_number: int, part_size: int = DEFAULT_PART_SIZE) -> i
     """For an unknown length: the size of part ``part_number`` (1-based), doubling every GROWTH_STRIDE parts."""
     base = max(MIN_PART_SIZE, part_size)
     return min(MAX_PART_SIZE, base << ((part_number - 1) // GROWTH_STRIDE))
+
+
+def checksum_args(client: Any, extra_args: Mapping[str, Any]) -> Dict[str, Any]:
+    """The checksum algorithm to declare for the object, as boto3's ``upload_file`` does.
+
+    botocore (1.36+) sends a CRC32 of every part unless ``request_checksum_calculation`` is
+    ``when_required``; declaring that algorithm when the upload starts makes S3 keep those part checksums
+    as the object's (composite) checksum instead of computing a CRC64NVME of the whole object itself.
+    """
+    if any(key.startswith("Checksum") for key in extra_args):
+        return {}
+    config = getattr(getattr(client, "meta", None), "config", None)
+    if getattr(config, "request_checksum_calculation", None) != "when_supported":
+        return {}
+    return {"ChecksumAlgorithm": DEFAULT_CHECKSUM_ALGORITHM}
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,8 @@ class UploadStream:
         self.bucket = bucket
         self.key = key
         self.extra_args = dict(extra_args or {})
+        self.checksum = checksum_args(client, self.extra_args)
+        self.extra_args.update(self.checksum)
         self.owner = {k: v for k, v in self.extra_args.items() if k == "ExpectedBucketOwner"}
         self.size_hint = size
         self.expected_sha256 = expected_sha256
@@ -88,7 +107,10 @@ class UploadStream:
         self.concurrency = max(1, int(max_concurrency))
         self.result: Optional[UploadResult] = None
         self._sha = hashlib.sha256()
+        self._hasher: Optional[ThreadPoolExecutor] = None  # one thread: parts are hashed in order
+        self._hashing: Deque[Future] = collections.deque()  # parts not hashed yet (bounded, like the uploads)
         self._buffer = bytearray()
+        self._filled = 0
         self._written = 0
         self._part_number = 0
         self._upload_id: Optional[str] = None
@@ -108,22 +130,46 @@ class UploadStream:
             raise OffsiteError(f"upload of s3://{self.bucket}/{self.key} is already closed: open a new one")
         view = memoryview(data).cast("B")
         length = len(view)
-        self._sha.update(view)
         self._written += length
         try:
-            if not self._buffer and isinstance(data, bytes) and length == self._current_part_size():
-                self._send(data)  # a whole part as produced: no copy
+            if not self._filled and isinstance(data, bytes) and length == self._current_part_size():
+                self._complete_part(data)  # a whole part as produced: no copy
                 return length
             while len(view):
-                room = self._current_part_size() - len(self._buffer)
-                self._buffer += view[:room]
+                part_size = self._current_part_size()
+                if not self._filled:
+                    self._buffer = bytearray(part_size)  # one copy per byte, no regrowth
+                room = min(part_size - self._filled, len(view))
+                self._buffer[self._filled : self._filled + room] = view[:room]
+                self._filled += room
                 view = view[room:]
-                if len(self._buffer) >= self._current_part_size():
-                    self._send(self._buffer)
-                    self._buffer = bytearray()
+                if self._filled == part_size:
+                    self._complete_part(self._buffer)
+                    self._buffer, self._filled = bytearray(), 0
         except BaseException as exc:
             self._fail(exc)
         return length
+
+    def _complete_part(self, part: Any) -> None:
+        """A full part (never written to again): hash it in order, in the background, and send it."""
+        self._hash(part)
+        self._send(part)
+
+    def _hash(self, data: Any) -> None:
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-sha256")
+        while len(self._hashing) > self.concurrency:  # memory stays bounded if hashing ever lags
+            self._hashing.popleft().result()
+        self._hashing.append(self._hasher.submit(self._sha.update, data))
+
+    def _digest(self) -> str:
+        """The SHA-256 of everything written, once the hashing thread has caught up."""
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
+            self._hasher = None
+        while self._hashing:
+            self._hashing.popleft().result()
+        return self._sha.hexdigest()
 
     def _fail(self, exc: BaseException) -> None:
         """Abort the upload and raise a one-line ``OffsiteError`` that says whether the abort worked."""
@@ -153,7 +199,10 @@ class UploadStream:
         if self._closed:
             raise OffsiteError(f"upload of s3://{self.bucket}/{self.key} was aborted: nothing was stored")
         try:
-            digest = self._sha.hexdigest()
+            if self._filled:  # the last, short part: cut in place (no copy)
+                del self._buffer[self._filled :]
+                self._hash(self._buffer)
+            digest = self._digest()
             if self.expected_sha256 and digest != self.expected_sha256:
                 raise OffsiteError(
                     f"the data has SHA-256 {digest}, not the expected {self.expected_sha256}: "
@@ -172,7 +221,10 @@ class UploadStream:
     def abort(self) -> None:
         """Stop: wait for parts in flight, abort the multipart upload (no parts left behind), store nothing."""
         self._closed = True
-        self._buffer = bytearray()
+        self._buffer, self._filled = bytearray(), 0
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True, cancel_futures=True)
+            self._hasher = None
         for future in self._futures:
             future.cancel()
         if self._pool is not None:
@@ -229,6 +281,7 @@ class UploadStream:
                 UploadId=self._upload_id,
                 PartNumber=number,
                 Body=body,
+                **self.checksum,
                 **self.owner,
             )
         part = {"PartNumber": number, "ETag": response["ETag"]}
@@ -242,15 +295,15 @@ class UploadStream:
 
     def _finish(self, digest: str) -> UploadResult:
         if self._upload_id is None:  # everything fit in one part: a single PUT
-            body = bytes(self._buffer)
+            body = self._buffer
             with s3_errors(self.client, "upload the object", self.bucket, self.key, self.secrets):
                 response = self.client.put_object(
                     Bucket=self.bucket, Key=self.key, Body=body, **self.extra_args
                 )
             return self._result(digest, response, parts=1)
-        if self._buffer:
+        if len(self._buffer):
             self._send(self._buffer)
-            self._buffer = bytearray()
+            self._buffer, self._filled = bytearray(), 0
         parts = [future.result() for future in self._futures]
         self._pool.shutdown(wait=True)
         with s3_errors(self.client, "complete the multipart upload", self.bucket, self.key, self.secrets):

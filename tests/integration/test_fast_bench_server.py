@@ -13,13 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import (  # noqa: E402
-    archive_format,
-    dump,
-    dump_plan,
-    restore,
-    restore_plan,
-)
+from ansible_collections.offsite.mongodb.plugins.module_utils import archive_format, dump, restore  # noqa: E402
 from bench.dataset import Layout, generate  # noqa: E402
 from bench.fast_server import fast_server  # noqa: E402
 
@@ -63,11 +57,11 @@ def test_raw_reads_return_the_promised_documents_and_bytes(server):
 def test_dump_archive_round_trips_the_counts(server):
     promised = expected()
     sink = io.BytesIO()
-    report = dump.dump_archive(server, sink, dump_plan.DumpPlan(databases=["fa", "fb"], compression="gzip"))
+    report = dump.dump_archive(server, sink, dump.DumpPlan(databases=["fa", "fb"], compression="gzip"))
     assert {item.ns: (item.documents, item.bytes) for item in report.namespaces} == promised
 
     sink.seek(0)
-    plan = restore_plan.RestorePlan(ns_from=["f*.*"], ns_to=["restored_f*.*"], drop=True)
+    plan = restore.RestorePlan(ns_from=["f*.*"], ns_to=["restored_f*.*"], drop=True)
     restored = restore.restore_archive(server, sink, plan)
     inserted = server.admin.command("serverStatus")["fastBench"]["inserted"]
     assert restored.documents == sum(count for count, _size in promised.values())

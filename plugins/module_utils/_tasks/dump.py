@@ -23,6 +23,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.backup_id import (
     check_set_name,
     new_backup_id,
 )
+from ansible_collections.offsite.mongodb.plugins.module_utils.byte_budget import upload_concurrency
 from ansible_collections.offsite.mongodb.plugins.module_utils.catalog import Catalog
 from ansible_collections.offsite.mongodb.plugins.module_utils.database_tools import find_tool, run_mongodump
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import (
@@ -165,7 +166,8 @@ def dump_to_catalog(
         if check_mode:
             return {"changed": True, "path": None, "engine": "native", **preview_dump(client, plan), **keys}
         cleaned = clean_stale_uploads(catalog, set_name, stale_uploads_after)
-        with catalog.open_upload(set_name, backup_id, plan.compression) as upload:
+        parts = upload_concurrency(plan.memory_budget, catalog.part_size, catalog.max_concurrency)
+        with catalog.open_upload(set_name, backup_id, plan.compression, max_concurrency=parts) as upload:
             report = dump_archive(client, upload, plan)
     finally:
         client.close()
