@@ -36,6 +36,10 @@ class BackupKey:
     backup_id: str
     name: str
 
+    @property
+    def is_manifest(self) -> bool:
+        return self.name == MANIFEST_NAME
+
 
 @dataclass(frozen=True)
 class SliceKey:

@@ -133,7 +133,7 @@ def test_only_whole_archives_pass_the_check(tmp_path):
     other.write_bytes(b"hello")
     for path in (cut, other):
         with pytest.raises(
-            OffsiteError, match=f"^{path} is not a whole mongodump archive .*: nothing was stored$"
+            OffsiteError, match=f"^{path} is not a whole mongodump archive .*; nothing was stored$"
         ):
             check_archive_file(str(path))
 

@@ -46,6 +46,7 @@ def test_oplog_window_is_captured_from_the_start_position():
         SON([("ts", Timestamp(100, i)), ("op", "i"), ("ns", "a.b"), ("o", {"_id": i})]) for i in range(1, 6)
     ]
     capture = OplogCapture.__new__(OplogCapture)
+    capture.databases = frozenset()
     capture.oplog = FakeOplog(entries[:2])
     capture.begin("db1")
     capture.oplog.entries = entries  # writes happen during the dump
@@ -56,6 +57,7 @@ def test_oplog_window_is_captured_from_the_start_position():
 def test_oplog_rollover_during_the_dump_fails():
     entries = [SON([("ts", Timestamp(100, i)), ("op", "n"), ("o", {})]) for i in range(1, 6)]
     capture = OplogCapture.__new__(OplogCapture)
+    capture.databases = frozenset()
     capture.oplog = FakeOplog(entries[:2])
     capture.begin("db1")
     capture.oplog.entries = entries[3:]  # the start entry was overwritten

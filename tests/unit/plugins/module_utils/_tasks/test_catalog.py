@@ -70,7 +70,7 @@ def test_put_refuses_a_file_that_is_not_a_whole_archive_before_any_request(tmp_p
     with stubber:
         for path in (notes, cut):
             with pytest.raises(
-                OffsiteError, match=r"is not a whole mongodump archive .*: nothing was stored"
+                OffsiteError, match=r"is not a whole mongodump archive .*; nothing was stored"
             ):
                 task.put_backup(catalog, "rs0", str(path))
         with pytest.raises(OffsiteError, match="is not a readable file"):
