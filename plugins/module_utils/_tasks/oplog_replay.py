@@ -41,7 +41,7 @@ def run_oplog_replay_task(params: Mapping[str, Any], check_mode: bool) -> Dict[s
         return result
     options = connection_options(params)
     restore = RestorePlan(
-        include=params.get("include") or [], exclude=params.get("exclude") or [], where=options.describe()
+        include=params.get("include") or [], exclude=params.get("exclude") or [], where=options.safe_address()
     )
     restore.check()
     client = connect(options)
