@@ -664,6 +664,7 @@ def _role_host_vars(x: Context, case: RoleCase) -> Dict[str, Any]:
         "offsite_s3_prefix": f"bad/{case.id}" if case.playbook == "backup" else SEEDED,
         "backup_databases": [SEED_DB],
         "backup_staging_dir": str(x.out(case.id)),
+        "backup_consistency": "none",  # nx-27017: a standalone whose fsync lock auto would need is a no-op
         "restore_staging_dir": str(x.out(case.id)),
         "verify_staging_dir": str(x.out(case.id)),
         "restore_set_name": case.id,

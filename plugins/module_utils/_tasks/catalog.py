@@ -6,6 +6,7 @@ deprecation cycle.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from datetime import datetime, timedelta
@@ -246,6 +247,12 @@ def get_backup(
         return {**result, "changed": False, "verified": True}
     if check_mode:
         return {**result, "changed": True, "verified": False}
+    for leftover in glob.glob(
+        os.path.join(glob.escape(directory), f".{glob.escape(os.path.basename(dest))}.*.part")
+    ):
+        remove_quietly(
+            leftover
+        )  # a get of the same dest that was killed; a get writes only its own part file
     stream = catalog.download_stream(manifest)
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
