@@ -290,6 +290,14 @@ oplog:
   type: dict
   sample: {removed_slices: ["1795790000.0000000001-1795790300.0000000007"], removed_gaps: [], removed_incomplete: [],
            windows: [{from: {ts: "1795799207:2"}, to: {ts: "1795799507:9"}}]}
+unreadable:
+  description:
+    - Backups prune left alone although no rule keeps them, because their manifest cannot be read (damaged, or not
+      written by this collection); each with the problem. Inspect and delete them by hand.
+  returned: when O(mode=prune)
+  type: list
+  elements: dict
+  sample: [{"backup_id": "20261001T101500Z", "problem": "manifest.json is not valid JSON"}]
 deleted:
   description: The backup ids deleted (or that would be deleted in check mode).
   returned: when O(mode=delete)

@@ -335,6 +335,14 @@ def prune_set(
     decisions = apply_policy(candidates, policy, moment, abandoned_after)
     by_id = {b.backup_id: b for b in listings}
     removed = [d for d in decisions if not d.keep]
+    # A complete-looking backup whose manifest cannot be read is not known to be ours: keep it, say so.
+    unreadable = catalog.load_manifests([by_id[d.backup_id] for d in removed if by_id[d.backup_id].complete])
+    damaged = {
+        key.split("/", 1)[1]: str(value)
+        for key, value in unreadable.items()
+        if isinstance(value, OffsiteError)
+    }
+    removed = [d for d in removed if d.backup_id not in damaged]
     uploads: List[Dict[str, Any]] = []
     if abandoned_after is not None:
         uploads = [
@@ -353,6 +361,9 @@ def prune_set(
         "removed": [{"backup_id": d.backup_id, "reason": d.reasons[0]} for d in removed],
         "aborted_uploads": [upload_summary(u) for u in uploads],
         "foreign_keys": foreign,
+        "unreadable": [
+            {"backup_id": backup_id, "problem": problem} for backup_id, problem in damaged.items()
+        ],
         "oplog": oplog,
     }
 
