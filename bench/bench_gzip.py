@@ -41,7 +41,9 @@ def bench_data(size: int) -> bytes:
 
 def orders_data(size: int) -> bytes:
     rng = random.Random(7)
-    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 10))) for _ in range(2000)]
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 10))) for _unused in range(2000)
+    ]
     start = datetime.datetime(2024, 1, 1)
     docs, total = [], 0
     while total < size:
@@ -52,7 +54,7 @@ def orders_data(size: int) -> bytes:
             "created": start + datetime.timedelta(seconds=rng.randint(0, 10**8)),
             "status": rng.choice(["new", "paid", "shipped", "cancelled"]),
             "items": [{"sku": f"SKU-{rng.randint(1, 5000):05d}", "qty": rng.randint(1, 5), "price": round(rng.random() * 100, 2)}
-                      for _ in range(rng.randint(1, 6))],
+                      for _unused in range(rng.randint(1, 6))],
             "note": " ".join(rng.choices(words, k=rng.randint(0, 40))),
         })  # fmt: skip
         docs.append(doc)

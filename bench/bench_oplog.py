@@ -151,7 +151,7 @@ def measure_lag(source, oplog, best: float) -> None:
     clock = time.perf_counter()
     thread.start()
     lags, durations = [], []
-    for _ in range(8):
+    for _unused in range(8):
         time.sleep(INTERVAL)
         run = archive_oplog(src, oplog)
         lags.append(time.time() - run.position["t"])

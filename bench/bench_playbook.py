@@ -82,7 +82,7 @@ def overhead(workdir: Path, endpoint, rounds: int) -> None:
         client = pymongo.MongoClient(mongo.uri)
         client["bench_tiny"]["items"].insert_many([{"_id": i, "n": i} for i in range(100)])
         inventory = inventory_for(workdir, mongo.uri, endpoint, ["bench_tiny"])
-        timed = medians([backup_once(inventory, workdir) for _ in range(rounds)])
+        timed = medians([backup_once(inventory, workdir) for _unused in range(rounds)])
         client.drop_database("bench_tiny")
     dump = next((seconds for name, seconds in timed.items() if DUMP_TASK in name), 0.0)
     print(f"-- tiny database on nx-27017 (median of {rounds}): playbook {timed['total']:.2f} s, dump task "
@@ -98,7 +98,7 @@ def whole_backup(workdir: Path, endpoint, rounds: int) -> None:
         client = pymongo.MongoClient(uri)
         inventory = inventory_for(workdir, uri, endpoint, list(DATABASES))
         reads, backups = [], []
-        for _ in range(rounds):
+        for _unused in range(rounds):
             start = time.perf_counter()
             data = raw_read(client, DATABASES)
             reads.append(time.perf_counter() - start)

@@ -278,7 +278,7 @@ class FastMongo:
                 "avgObjSize": size // count if count else 0, "storageSize": size, "nindexes": 2, "ok": 1.0}  # fmt: skip
 
     def cmd_datasize(self, db, command, sequences) -> Dict[str, Any]:
-        item_db, _, name = str(command["dataSize"]).partition(".")
+        item_db, _unused, name = str(command["dataSize"]).partition(".")
         item = self._item(item_db, name)
         return {
             "size": item.size if item else 0,
@@ -373,7 +373,7 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def parse_range(text: str) -> Tuple[int, int]:
-    low, _, high = text.partition("-")
+    low, _unused, high = text.partition("-")
     return int(low), int(high or low)
 
 

@@ -38,7 +38,7 @@ def summarize(path: str) -> Dict[str, int]:
     totals: Counter = Counter()
     with open(path, encoding="utf-8") as handle:
         for line in handle:
-            stack, _, count = line.rstrip("\n").rpartition(" ")
+            stack, _unused, count = line.rstrip("\n").rpartition(" ")
             if stack:
                 totals[stage_of(stack.split(";"))] += int(count)
     return dict(totals)

@@ -107,7 +107,7 @@ class CatalogLayout:
         parts = key[len(root) :].split("/")
         if len(parts) != 4 or parts[1] != OPLOG_FOLDER or not parts[3]:
             return None
-        first, _, last = parts[2].partition("-")
+        first, _unused, last = parts[2].partition("-")
         first_time, last_time = from_name(first), from_name(last)
         if first_time is None or last_time is None or last_time < first_time:
             return None

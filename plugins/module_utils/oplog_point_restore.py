@@ -112,7 +112,7 @@ def replay_to_point(client: Any, oplog: OplogCatalog, plan: Plan, restore: Resto
     for piece in plan.slices:
         name = f"{piece.first.name}-{piece.last.name}"
         download = oplog.download(piece)
-        source, _ = decompressing_reader(download)
+        source, _unused = decompressing_reader(download)
         more = True
         try:
             for raw in read_entries(source):

@@ -1,8 +1,9 @@
 """A writable stream that uploads to one S3 object as bytes are produced (boto3 multipart calls).
 
 Memory stays bounded at about ``(max_concurrency + 1) * part size``; the SHA-256 is computed on the
-way, part by part in a thread of its own (hashlib releases the GIL), so hashing overlaps producing and sending; the part size grows so any object S3 accepts (5 TiB) fits in 10,000 parts even when the length
-is unknown; a stream smaller than one part becomes a single PUT. Any failure, ``abort()``, or leaving
+way, part by part in a thread of its own (hashlib releases the GIL), so hashing overlaps producing
+and sending; the part size grows so any object S3 accepts (5 TiB) fits in 10,000 parts even when the
+length is unknown; a stream smaller than one part becomes a single PUT. Any failure, ``abort()``, or leaving
 a ``with`` block by an exception aborts the multipart upload: no orphan parts, no object.
 """
 

@@ -18,7 +18,7 @@ description:
   - The entries stream through the compressor into a multipart upload (bounded memory, no local disk); the SHA-256
     and count are computed on the way and the slice's C(manifest.json) is written last. A run killed part way leaves
     no slice; the next run removes what it left and continues from the last complete slice.
-  - The first run of a set starts at the end of its newest backup taken with O(consistency=oplog) of
+  - The first run of a set starts at the end of its newest backup taken with O(offsite.mongodb.mongo_dump_archive#module:consistency=oplog) of
     M(offsite.mongodb.mongo_dump_archive), or at the current majority point when there is none.
   - A break is never papered over. When the oplog rolled over past the last archived position, or a rollback removed
     or rewrote the entry there, the run records a gap marker in the catalog and fails; take a new base backup and

@@ -16,7 +16,7 @@ description:
   - A target the archived oplog cannot reach (a gap, or not archived yet) fails before anything is written, naming
     the newest reachable point.
   - In check mode the module only plans. It reads the catalog, needs no MongoDB connection, and returns the base
-    backup to restore (restore it with M(offsite.mongodb.mongo_restore_archive) and O(oplog_replay=true)).
+    backup to restore (restore it with M(offsite.mongodb.mongo_restore_archive) and O(offsite.mongodb.mongo_restore_archive#module:oplog_replay=true)).
   - Otherwise it replays, on the node it connects to, the slices from the base's oplog end up to and including the
     target, one slice at a time, streamed from S3 (download, decompress, C(applyOps) in batches), and reports the
     exact point reached. Each slice's SHA-256 is checked at its end.

@@ -703,7 +703,7 @@ def batch(ctx) -> Dict[str, Tuple[List[Dict[str, Any]], str]]:
 
     Returns, per case id, its task results and the output of the run it was part of.
     """
-    x, *_ = ctx
+    x, *_unused = ctx
     module_playbook, module_hosts = _module_playbook(x)
     started = [background.start_playbook(str(module_playbook), module_hosts, env={"ANSIBLE_FORKS": "8"})]
     started += [
@@ -716,7 +716,7 @@ def batch(ctx) -> Dict[str, Tuple[List[Dict[str, Any]], str]]:
         for record in outcome["records"]:
             task = record.get("_task", "")
             case_id = task[len("case ") :] if task.startswith("case ") else record.get("_host", "")
-            records, _ = results.get(case_id, ([], ""))
+            records, _unused = results.get(case_id, ([], ""))
             results[case_id] = ([*records, record], outcome["output"])
     return results
 
@@ -746,7 +746,7 @@ def assert_nothing_written(x: Context, s3: Any, client: Any, case_id: str) -> No
 @pytest.mark.parametrize("case", MODULE_CASES, ids=lambda case: case.id)
 def test_module_option(case: Case, ctx, batch) -> None:
     x, client, s3, _fake = ctx
-    records, _ = batch.get(case.id, ([], ""))
+    records, _unused = batch.get(case.id, ([], ""))
     ran = [record for record in records if record["_outcome"] != "skipped"]
     assert ran, f"case {case.id} did not run"
     result = ran[-1]
@@ -792,7 +792,7 @@ def test_role_variable(case: RoleCase, ctx, batch) -> None:
 
 def test_bad_input_leaves_the_scripted_node_unlocked(ctx, batch) -> None:
     """The lock cases ran against one scripted node: none of them may leave it locked."""
-    _, _, _, fake = ctx
+    _unused, _unused, _unused, fake = ctx
     assert fake.lock_count == 0, f"the node was left locked ({fake.lock_count}) by a refused lock case"
 
 

@@ -157,7 +157,7 @@ def archives(mongo_server, tmp_path_factory) -> Dict[str, Tuple[bytes, bytes]]:
         )
         assert result.get("failed") is not True, result.get("msg")
         data = path.read_bytes()
-        stream, _ = compression.decompressing_reader(io.BytesIO(data))
+        stream, _unused = compression.decompressing_reader(io.BytesIO(data))
         made[kind] = (stream.read(), data)
     client.drop_database(SOURCE)
     client.close()
@@ -186,7 +186,7 @@ def assert_clear_error(message: str) -> None:
 def test_the_undamaged_archives_restore(archives, mongo_server, tmp_path):
     """The control: every kind restores whole, so the damage is what fails the other cases."""
     with pymongo.MongoClient(mongo_server.uri) as client:
-        for kind, (_, data) in archives.items():
+        for kind, (_unused, data) in archives.items():
             path = tmp_path / f"ok.{kind}"
             path.write_bytes(data)
             database = target_db(f"ok-{kind}")
@@ -203,6 +203,7 @@ def test_damaged_archive_through_the_engine(damage, archives, mongo_server, tmp_
     path.write_bytes(damage.make(archives))
     database = target_db(damage.id)
     plan = RestorePlan(ns_from=[f"{SOURCE}.*"], ns_to=[f"{database}.*"])
+    message = ""
     with pymongo.MongoClient(mongo_server.uri) as client:
         try:
             restore_from_file(lambda: pymongo.MongoClient(mongo_server.uri), str(path), plan)

@@ -85,7 +85,7 @@ def test_rules_until_cleared_and_abort_matching(s3, s3_proxy):
     client, bucket = s3
     upload = client.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     s3_proxy.add("status", method="DELETE", query="uploadId", status=500)
-    for _ in range(3):
+    for _unused in range(3):
         with pytest.raises(ClientError):
             client.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
     s3_proxy.clear()

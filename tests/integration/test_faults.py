@@ -375,7 +375,7 @@ def test_put_fails_cleanly(rig, fault, archive_file, tmp_path):
 
 
 def test_put_when_s3_is_down(rig, archive_file):
-    path, _ = archive_file
+    path, _unused = archive_file
     set_name = new_set()
     rig.s3_proxy.down()
     message = failed(catalog(rig, mode="put", set_name=set_name, src=str(path)))

@@ -53,7 +53,7 @@ def recover(target_set, catalog, oplog, target):
     """Restore the planned base with oplog replay into an empty target, then replay slices to ``target``."""
     client = target_set.client("primary")
     client.drop_database("shop")
-    plan, _ = plan_recovery(oplog, target)
+    plan, _unused = plan_recovery(oplog, target)
     manifest = catalog.resolve(oplog.set_name, plan.base.backup_id)
     restore_archive(client, catalog.download_stream(manifest), RestorePlan(oplog_replay=True))
     report = replay_to_point(client, oplog, plan, RestorePlan())
@@ -70,11 +70,11 @@ def test_recovery_reaches_exactly_the_point_asked(make_replica_set, catalog):
     writer = LoggedWriter(src).start()
     runs = []
     try:
-        for _ in range(2):
+        for _unused in range(2):
             time.sleep(0.4)
             runs.append(archive_oplog(src, oplog))
         backup = base_backup(source, catalog)
-        for _ in range(4):
+        for _unused in range(4):
             time.sleep(0.4)
             runs.append(archive_oplog(src, oplog))
     finally:
@@ -89,8 +89,12 @@ def test_recovery_reaches_exactly_the_point_asked(make_replica_set, catalog):
     base_end = OplogTime(end["t"], end["i"])
     slices = [s for s in oplog.slices(oplog.list()) if s.last > base_end]
     assert len(slices) >= 4 and all(b.after == a.last for a, b in zip(slices, slices[1:]))
-    inside = [stamp for stamp, _, _ in writer.log if slices[1].first < OplogTime(*stamp) < slices[1].last]
-    after_base = next(stamp for stamp, _, _ in writer.log if OplogTime(*stamp) > base_end)
+    inside = [
+        stamp
+        for stamp, _unused, _unused in writer.log
+        if slices[1].first < OplogTime(*stamp) < slices[1].last
+    ]
+    after_base = next(stamp for stamp, _unused, _unused in writer.log if OplogTime(*stamp) > base_end)
     middle_second = OplogTime(slices[2].first.secs, MAX_INC)
     targets = {
         "inside a slice": OplogTime(*inside[len(inside) // 2]),
@@ -109,7 +113,7 @@ def test_recovery_reaches_exactly_the_point_asked(make_replica_set, catalog):
         expected = state_at(writer.log, tuple(point))
         assert docs == expected, f"{name}: {len(docs)} documents restored, {len(expected)} expected"
     assert len(writer.log) > 200  # the proof covered real traffic: inserts, updates and deletes
-    assert {doc is None for _, _, doc in writer.log} == {True, False}
+    assert {doc is None for _unused, _unused, doc in writer.log} == {True, False}
 
     overview = oplog_overview(catalog, ["rs0"])["rs0"]
     assert overview["windows"] == [{"from": base_end.summary(), "to": slices[-1].last.summary()}]

@@ -53,7 +53,10 @@ def test_discovery_sees_primary_secondary_and_arbiter_but_not_the_hidden_member(
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not (client.secondaries and client.arbiters):
             time.sleep(0.1)
-        address = lambda name: ("127.0.0.1", replica_set.members[name][1])  # noqa: E731
+
+        def address(name):
+            return ("127.0.0.1", replica_set.members[name][1])
+
         assert client.primary == address("primary")
         assert client.secondaries == {address("secondary")}
         assert client.arbiters == {address("arbiter")}
@@ -78,7 +81,8 @@ def test_hello_fields_have_mongodbs_types(replica_set):
     with replica_set.client("hidden") as client:
         hidden = client.admin.command("hello")
     assert hidden["hidden"] is True and hidden["secondary"] is True and hidden["isWritablePrimary"] is False
-    assert hidden["me"] == replica_set.host("hidden") not in hidden["hosts"]
+    assert hidden["me"] == replica_set.host("hidden")
+    assert replica_set.host("hidden") not in hidden["hosts"]
     with MongoClient(replica_set.anonymous_uri("arbiter"), **FAST) as client:
         arbiter = client.admin.command("isMaster")
     assert arbiter["arbiterOnly"] is True and arbiter["ismaster"] is False
@@ -110,7 +114,7 @@ def _op_query(port: int, collection: str, query: dict) -> dict:
     )
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(struct.pack("<iiii", 16 + len(body), 7, 0, 2004) + body)
-        length, _, response_to, op_code = struct.unpack("<iiii", sock.recv(16, socket.MSG_WAITALL))
+        length, _unused, response_to, op_code = struct.unpack("<iiii", sock.recv(16, socket.MSG_WAITALL))
         data = sock.recv(length - 16, socket.MSG_WAITALL)
     assert (response_to, op_code) == (7, 1)
     return bson.decode(data[20:])
@@ -237,7 +241,7 @@ def test_the_oplog_rolls_over_at_its_size_cap(make_replica_set):
         first = oplog.find_one({}, sort=[("$natural", 1)])["ts"]
         tail = client.local.command("find", "oplog.rs", tailable=True, batchSize=1)["cursor"]
         assert tail["firstBatch"][0]["ts"] == first
-        client.t.c.insert_many([{"pad": "x" * 500} for _ in range(100)])
+        client.t.c.insert_many([{"pad": "x" * 500} for _unused in range(100)])
         with pytest.raises(OperationFailure) as caught:  # pymongo's cursors take 136 as "cursor closed"
             client.local.command("getMore", tail["id"], collection="oplog.rs")
         assert caught.value.code == 136  # CappedPositionLost: entries it had not read were removed
@@ -297,7 +301,7 @@ def test_apply_ops_is_idempotent(replica_set):
     ]
     expected = [{"_id": 1, "b": 1}, {"_id": 2, "a": 20, "arr": [1, 9]}, {"_id": 4, "replaced": True}]
     with replica_set.client("primary") as client:
-        for _ in range(2):
+        for _unused in range(2):
             reply = client.admin.command("applyOps", ops)
             assert (reply["ok"], reply["applied"], reply["results"]) == (1.0, len(ops), [True] * len(ops))
             assert list(client[db].c.find().sort("_id", 1)) == expected

@@ -38,7 +38,7 @@ class Background:
 
     def finish(self, timeout: float = 300) -> Dict[str, Any]:
         """Wait for the end; ``rc``, ``output`` and every task result (``records``)."""
-        output, _ = self.process.communicate(timeout=timeout)
+        output, _unused = self.process.communicate(timeout=timeout)
         records: List[Dict[str, Any]] = []
         if self.results.exists():
             records = [json.loads(line) for line in self.results.read_text().splitlines() if line.strip()]

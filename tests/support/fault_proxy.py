@@ -267,7 +267,7 @@ class Proxy:
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
-                client, _ = listener.accept()
+                client, _unused = listener.accept()
             except OSError:
                 return
             with self.mutex:
@@ -360,7 +360,7 @@ class Proxy:
             return False
         if action in ("status", "slowdown"):
             if not expects:  # the body is on its way: read it so the reply is seen, not a reset
-                for _ in body_pieces(from_client, headers, until_close=False):
+                for _unused in body_pieces(from_client, headers, until_close=False):
                     pass
             client.sendall(self._error(rule))
             return False  # the reply says ``Connection: close``

@@ -85,5 +85,5 @@ def state_at(log: List[Entry], point: Tuple[int, int]) -> Dict[Any, Dict[str, An
 
 
 def last_write_at_or_before(log: List[Entry], point: Tuple[int, int]) -> Optional[Tuple[int, int]]:
-    stamps = [stamp for stamp, _, _ in log if stamp <= point]
+    stamps = [stamp for stamp, _unused, _unused in log if stamp <= point]
     return stamps[-1] if stamps else None

@@ -69,7 +69,7 @@ def hello(call: Call) -> Dict[str, Any]:
 def _sasl_mechanisms(call: Call, name: Any) -> Any:
     if not isinstance(name, str) or "." not in name or not call.member.data_bearing:
         return None
-    db, _, user = name.partition(".")
+    db, _unused, user = name.partition(".")
     doc = find_user(call.store, db, user)
     return None if doc is None else [m for m in doc.get("credentials", {}) if m == "SCRAM-SHA-256"]
 

@@ -42,7 +42,7 @@ def _collection(store: Store, ns: str, ui: Any = None) -> Collection:
                 26, f"Failed to apply operation due to missing collection ({ui.as_uuid()}): {ns}"
             )
         return coll
-    db, _, name = ns.partition(".")
+    db, _unused, name = ns.partition(".")
     coll = store.get(db, name)
     if coll is None:
         raise CommandError(26, f"Failed to apply operation due to missing collection: {ns}")

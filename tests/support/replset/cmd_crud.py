@@ -90,9 +90,9 @@ def find(call: Call) -> Dict[str, Any]:
     pairs = _select(source(call.store, db, name, at), query)
     sort = cmd.get("sort") or {}
     if "$natural" in sort:
-        results = [raw for _, raw in (reversed(pairs) if sort["$natural"] == -1 else pairs)]
+        results = [raw for _unused, raw in (reversed(pairs) if sort["$natural"] == -1 else pairs)]
     else:
-        results = sorted_docs(pairs, sort) if sort else [raw for _, raw in pairs]
+        results = sorted_docs(pairs, sort) if sort else [raw for _unused, raw in pairs]
     limit = int(cmd.get("limit", 0) or 0)
     single = bool(cmd.get("singleBatch")) or limit < 0
     results = results[int(cmd.get("skip", 0) or 0) :]
@@ -240,7 +240,7 @@ def update(call: Call) -> Dict[str, Any]:
             if statement.get("multi") and not modifier:
                 raise CommandError(9, "multi update is not supported for replacement-style update")
             coll = store.get(db, name)
-            targets = [doc for doc, _ in _select(list(coll.docs.values()), query)] if coll else []
+            targets = [doc for doc, _unused in _select(list(coll.docs.values()), query)] if coll else []
             if not statement.get("multi"):
                 targets = targets[:1]
             for old in targets:
@@ -277,7 +277,7 @@ def delete(call: Call) -> Dict[str, Any]:
         try:
             coll = store.get(db, name)
             targets = (
-                [doc for doc, _ in _select(list(coll.docs.values()), statement.get("q") or {})]
+                [doc for doc, _unused in _select(list(coll.docs.values()), statement.get("q") or {})]
                 if coll
                 else []
             )

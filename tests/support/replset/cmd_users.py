@@ -207,7 +207,7 @@ def merge_authz_collections(call: Call) -> Dict[str, Any]:
 
 
 def _merge(store: Store, source_ns: str, target: str, scope: str, drop: bool) -> None:
-    source_db, _, source_name = source_ns.partition(".")
+    source_db, _unused, source_name = source_ns.partition(".")
     source = store.get(source_db, source_name)
     incoming = [d for d in (source.decoded() if source else []) if not scope or d.get("db") == scope]
     dest = store.ensure("admin", target)

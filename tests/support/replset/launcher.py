@@ -56,7 +56,7 @@ class ReplicaSet:
     def uri(self) -> str:
         """The whole set by discovery (``replicaSet=``), seeded with the members in ``hosts``."""
         seeds = ",".join(
-            self.host(n) for n, (role, _) in self.members.items() if role in ("primary", "secondary")
+            self.host(n) for n, (role, _unused) in self.members.items() if role in ("primary", "secondary")
         )
         return f"mongodb://{self._credentials()}{seeds}/?replicaSet={self.set_name}&authSource=admin"
 

@@ -58,7 +58,7 @@ class MemberListener:
     def _accept(self, sock: socket.socket, stopping: threading.Event) -> None:
         while not stopping.is_set():
             try:
-                client, _ = sock.accept()
+                client, _unused = sock.accept()
             except socket.timeout:
                 continue
             client.settimeout(None)

@@ -180,4 +180,4 @@ def sorted_docs(docs: Sequence[Tuple[Dict[str, Any], Any]], sort: Mapping[str, A
             return sort_key(values[0] if values else None)
 
         ordered.sort(key=by, reverse=direction == -1)
-    return [payload for _, payload in ordered]
+    return [payload for _unused, payload in ordered]

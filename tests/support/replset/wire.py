@@ -75,7 +75,7 @@ def _cstring(data: bytes, offset: int) -> tuple:
 
 def read_request(sock: socket.socket) -> Request:
     """Read one message; raise ConnectionClosed on EOF or on an opcode this server does not speak."""
-    length, request_id, _, op_code = HEADER.unpack(_recv_exactly(sock, HEADER.size))
+    length, request_id, _unused, op_code = HEADER.unpack(_recv_exactly(sock, HEADER.size))
     if not HEADER.size < length <= MAX_MESSAGE:
         raise ConnectionClosed(f"bad message length {length}")
     data = _recv_exactly(sock, length - HEADER.size)
@@ -124,7 +124,7 @@ def _parse_query(request_id: int, data: bytes) -> Request:
     query = bson.decode(data[offset : offset + size], CODEC)
     if "$query" in query:  # the wrapped form: {$query: {...}, $readPreference: {...}}
         query = query["$query"]
-    db, _, coll = collection.partition(".")
+    db, _unused, coll = collection.partition(".")
     return Request(
         request_id,
         OP_QUERY,

@@ -64,10 +64,10 @@ def test_another_term_at_the_position_is_a_rollback():
 
 def test_a_missing_position_is_a_rollback_and_an_overwritten_one_a_rollover():
     reader = _Reader([(10, 1, 1), (20, 2, 2), (30, 1, 2)])
-    _, _, problems = _choose_start(reader, [Position(OplogTime(20, 1), 1, "slice")], MAJORITY)
+    _unused, _unused, problems = _choose_start(reader, [Position(OplogTime(20, 1), 1, "slice")], MAJORITY)
     assert problems[0][0] == "rollback" and "no longer in the oplog" in problems[0][1]
     reader = _Reader([(25, 1, 1), (30, 1, 1)])
-    _, _, problems = _choose_start(reader, [Position(OplogTime(20, 1), 1, "slice")], MAJORITY)
+    _unused, _unused, problems = _choose_start(reader, [Position(OplogTime(20, 1), 1, "slice")], MAJORITY)
     assert problems[0][0] == "rollover"
 
 
