@@ -8,7 +8,8 @@ Each round runs the three in turn; the medians of ``OFFSITE_BENCH_STREAM_ROUNDS`
 
 Servers ``OFFSITE_BENCH_SERVERS`` (fast,nx); sizes ``OFFSITE_BENCH_FAST_MB`` (256) and
 ``OFFSITE_BENCH_ARCHIVE_MB`` (64, nx-27017), as ``bench_archive``; ``OFFSITE_BENCH_MEMORY_BUDGET_MIB``
-overrides the dump budget; compression ``OFFSITE_BENCH_STREAM_COMPRESSION`` (gzip, the module default). S3: a moto server on loopback (or ``OFFSITE_TEST_S3_ENDPOINT`` + credentials).
+overrides the dump budget; compression ``OFFSITE_BENCH_STREAM_COMPRESSION`` (gzip, the module default).
+S3: a moto server on loopback (or ``OFFSITE_TEST_S3_ENDPOINT`` + credentials).
 """
 
 from __future__ import annotations
