@@ -4,6 +4,7 @@ EE definition gives a build context that holds them (``ansible-builder create`` 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,15 @@ def requirement_lines(path: Path) -> List[str]:
 
 
 def run(argv: List[str], cwd: Path) -> subprocess.CompletedProcess:
-    """Run a tool; the test fails with its output when it fails."""
-    completed = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    """Run a tool; the test fails with its output when it fails.
+
+    ANSIBLE_COLLECTIONS_PATH (set by the Makefile) is left out: with it, ansible-galaxy sees the checkout
+    already installed there and installs nothing into the ``-p`` folder.
+    """
+    env = {key: value for key, value in os.environ.items() if key != "ANSIBLE_COLLECTIONS_PATH"}
+    completed = subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, timeout=120, check=False, env=env
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed
 
