@@ -121,6 +121,7 @@ def replay_to_point(client: Any, oplog: OplogCatalog, plan: Plan, restore: Resto
                     break
             applier.flush()
         except OffsiteError as exc:
+            applier.settle()
             reached = OplogTime(*applier.last_applied) if applier.last_applied else plan.base.end
             raise OffsiteError(
                 f"point-in-time replay stopped in slice {name}: {exc}; the database is at {reached.describe()}"

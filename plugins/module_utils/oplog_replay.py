@@ -5,10 +5,14 @@ no-op entries, index-build markers and entries of the config, local and admin sy
 skipped, and ``ui`` (the source collection's UUID, also inside nested ``applyOps``) is dropped, because
 restored collections have new UUIDs and a server would fail with NamespaceNotFound. Point-in-time
 replays stop after a limit.
+
+Batches are applied in order, one at a time, by a sender thread: while the server applies one batch,
+the next is read and prepared, so the replay runs at the server's pace rather than at the sum of both.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any, List, Optional, Tuple
 
@@ -82,6 +86,8 @@ class OplogApplier:
         self.batch_last: Optional[Tuple[int, int]] = None
         self.last_applied: Optional[Tuple[int, int]] = None  # (secs, inc) of the newest entry applied
         self.reached: Optional[Tuple[int, int]] = after  # of the newest entry read and not past the limit
+        self._sender: Optional[threading.Thread] = None  # the batch being applied, if any
+        self._failure: Optional[OffsiteError] = None  # why the sender's batch failed
 
     def add(self, raw: bytes) -> bool:
         """Take one raw entry; False once an entry lies past ``limit`` (stop reading)."""
@@ -108,22 +114,49 @@ class OplogApplier:
         self.batch_last = ts
         self.namespaces[ns] += 1
         if len(self.batch) >= self.batch_size:
-            self.flush()
+            self._send_pending()
         return True
 
     def flush(self) -> None:
-        """Send the pending batch with ``applyOps``."""
+        """Apply the pending batch and wait until every batch sent is applied (raises the first failure)."""
+        self._send_pending()
+        self._wait()
+
+    def _send_pending(self) -> None:
+        """Hand the pending batch to the sender once the one before it is applied; returns while it is applied."""
         if not self.batch:
             return
-        try:
-            self.client.admin.command("applyOps", self.batch)
-        except Exception as exc:
-            raise OffsiteError(
-                f"oplog replay failed on {self.plan.where}: {server_message(exc)[:300]}"
-            ) from None
-        self.applied += len(self.batch)
-        self.last_applied = self.batch_last
+        self._wait()
+        batch, last = self.batch, self.batch_last
         self.batch = []
+        self._sender = threading.Thread(
+            target=self._apply, args=(batch, last), name="offsite-oplog-replay", daemon=True
+        )
+        self._sender.start()
+
+    def settle(self) -> None:
+        """Wait for the batch being applied, without raising: after a failure elsewhere, before ``last_applied`` is said."""
+        if self._sender is not None:
+            self._sender.join()
+            self._sender = None
+
+    def _wait(self) -> None:
+        """Wait for the batch being applied; raise its failure, if it failed."""
+        self.settle()
+        if self._failure is not None:
+            raise self._failure
+
+    def _apply(self, batch: List[Any], last: Optional[Tuple[int, int]]) -> None:
+        """One ``applyOps`` command (the sender thread's work); a failure is kept for ``_wait``."""
+        try:
+            self.client.admin.command("applyOps", batch)
+        except Exception as exc:
+            self._failure = OffsiteError(
+                f"oplog replay failed on {self.plan.where}: {server_message(exc)[:300]}"
+            )
+            return
+        self.applied += len(batch)
+        self.last_applied = last
 
 
 def apply_oplog(client: Any, entries: List[bytes], plan: RestorePlan) -> int:
