@@ -12,6 +12,8 @@ Printed per server (each baseline measured in the same run, on the same server):
                             (the dump's own process, every thread), archive size, peak RSS
   restore                   wall ratio to raw insert_many of the same documents
 ``server CPU`` is what the server process used meanwhile (nx-27017 uses a whole core; the fast one little).
+Each step runs ``OFFSITE_BENCH_ARCHIVE_ROUNDS`` times (default 3; read and dumps take turns) and the best
+round counts (``measure.best_of``): on a shared 2-core machine one run varies by a quarter.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import pymongo
 from bson.raw_bson import RawBSONDocument
 
 from bench.data_servers import DATABASES, served, server_kinds
-from bench.measure import ROOT, Measured, raw_read, report, run_worker
+from bench.measure import ROOT, Measured, best_of, raw_read, report, run_worker
 
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
 COMPRESSIONS = ("none", "gzip", "zstd")
+ROUNDS = int(os.environ.get("OFFSITE_BENCH_ARCHIVE_ROUNDS", "3"))
 
 
 def worker(argv) -> None:
@@ -80,13 +83,19 @@ def suite(label: str, uri: str, pid: Optional[int], workdir: Path, data_bytes: i
     gib = data_bytes / 2**30
     both = json.dumps(list(DATABASES))
     print(f"-- {label}: {data_bytes / 2**20:.0f} MiB BSON in 2 databases x 33 collections", flush=True)
-    read = run("read", uri, both, server_pid=pid)
+    rounds = {"read": [], **{compression: [] for compression in COMPRESSIONS}}
+    for _round in range(ROUNDS):
+        rounds["read"].append(run("read", uri, both, server_pid=pid))
+        for compression in COMPRESSIONS:
+            dest = str(workdir / f"bench.{compression}")
+            rounds[compression].append(run("dump", uri, compression, both, dest, server_pid=pid))
+    read = best_of(rounds["read"])
     print(f"raw read (4 collections at once): {read.seconds:6.2f} s, {read.cpu / gib:5.1f} CPU-s/GiB, "
           f"peak RSS {read.peak_mib:4.0f} MiB, server CPU {read.server_cpu:5.1f} s", flush=True)  # fmt: skip
     archives = {}
     for compression in COMPRESSIONS:
         dest = str(workdir / f"bench.{compression}")
-        result = run("dump", uri, compression, both, dest, server_pid=pid)
+        result = best_of(rounds[compression])
         archives[compression] = dest
         size = os.path.getsize(dest) / 2**20
         print(f"dump {compression:4}: {read.seconds / result.seconds:4.2f} of the raw read ({result.seconds:6.2f} s), "
@@ -96,8 +105,8 @@ def suite(label: str, uri: str, pid: Optional[int], workdir: Path, data_bytes: i
     half = run("dump", uri, "none", json.dumps([DATABASES[0]]), str(workdir / "half.none"))
     full = run("dump", uri, "none", both, str(workdir / "again.none"))
     print(f"peak RSS of dump none: half data set {half.peak_mib:.0f} MiB, full {full.peak_mib:.0f} MiB")
-    insert = run("insert", uri, archives["none"], server_pid=pid)
-    restored = run("restore", uri, archives["none"], server_pid=pid)
+    insert = best_of([run("insert", uri, archives["none"], server_pid=pid) for _round in range(ROUNDS)])
+    restored = best_of([run("restore", uri, archives["none"], server_pid=pid) for _round in range(ROUNDS)])
     print(f"restore: {insert.seconds / restored.seconds:.2f} of raw insert_many ({restored.seconds:.2f} s vs "
           f"{insert.seconds:.2f} s), {restored.cpu / gib:5.1f} CPU-s/GiB vs {insert.cpu / gib:5.1f}, "
           f"peak RSS {restored.peak_mib:.0f} MiB", flush=True)  # fmt: skip

@@ -6,15 +6,18 @@ messages encoded once at start-up (by ``bson``), so serving costs a ``sendall``.
 
 Run: ``python bench/fast_server.py --port P --mib 256`` (see ``--help``); it listens on 127.0.0.1 at
 once and answers once the data set is built (it prints ``ready``). Cursor ids carry their position
-(collection and next batch), so the server keeps no cursor state. Batches are what mongod sends
-without ``batchSize``: 101 documents first, then up to 16 MiB; ``batchSize`` is ignored and ``find``
-takes only an empty filter (``limit`` is honoured).
+(collection and next batch, or next document), so the server keeps no cursor state. Batches are what
+mongod sends without ``batchSize``: 101 documents first, then up to 16 MiB, pre-encoded; with
+``batchSize`` (on ``find`` and ``getMore``, as mongod honours it) replies of that many documents (at most
+16 MiB) are encoded as they are asked for. ``find`` takes only an empty filter (``limit`` is honoured).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
+import itertools
 import socket
 import socketserver
 import struct
@@ -47,6 +50,7 @@ CHECKSUM_PRESENT, MORE_TO_COME = 1, 2
 FIRST_BATCH_DOCS = 101
 VERSION = (7, 0, 0)
 MAX_WIRE_VERSION = 21  # MongoDB 7.0
+MAX_REPLY_BYTES = (16 << 20) - (16 << 10)  # the documents of one reply, at most (as mongod)
 
 
 @dataclass
@@ -57,7 +61,11 @@ class Served:
     name: str
     index: int
     replies: List[bytes] = field(default_factory=list)
-    first_docs: List[bytes] = field(default_factory=list)  # for ``find`` with a ``limit``
+    docs: List[Any] = field(
+        default_factory=list
+    )  # every document, for ``find`` with a ``limit`` or ``batchSize``
+    starts: List[int] = field(default_factory=list)  # the position of each reply's first document
+    offsets: List[int] = field(default_factory=list)  # bytes before each document (and the total, last)
     count: int = 0
     size: int = 0
 
@@ -66,9 +74,17 @@ class Served:
         return f"{self.db}.{self.name}"
 
 
+DOCUMENT_CURSOR = 1 << 62  # a cursor id with this bit counts documents, not pre-encoded replies
+
+
 def cursor_id(index: int, batch: int) -> Int64:
     """The id of a cursor on collection ``index`` whose next reply is ``batch``."""
     return Int64(((index + 1) << 32) | batch)
+
+
+def document_cursor_id(index: int, position: int) -> Int64:
+    """The id of a cursor on collection ``index`` (read with ``batchSize``) whose next document is ``position``."""
+    return Int64(DOCUMENT_CURSOR | ((index + 1) << 32) | position)
 
 
 def msg_body(reply: Any) -> bytes:
@@ -107,7 +123,9 @@ def build(layout: Layout, batch_bytes: int) -> Dict[Tuple[str, str], Served]:
             item.replies.append(msg_body(cursor_reply(item.ns, key, raw, following)))
             item.count += len(batch)
             item.size += sum(len(doc) for doc in batch)
-        item.first_docs = parts[0] if parts else []
+        item.docs = [RawBSONDocument(doc) for batch in parts for doc in batch]
+        item.starts = [sum(len(batch) for batch in parts[:number]) for number in range(len(parts))]
+        item.offsets = list(itertools.accumulate((len(doc.raw) for doc in item.docs), initial=0))
         served[(db, name)] = item
     return served
 
@@ -153,6 +171,9 @@ class FastMongo:
         self.inserted: Dict[str, int] = {}
         self.commands: Dict[str, int] = {}
         self.connections = 0
+        self.encoded: Dict[
+            Tuple[int, int, int, str], bytes
+        ] = {}  # replies to batchSize, kept for the next reader
         self.started = datetime.now(timezone.utc)
 
     def databases(self) -> List[str]:
@@ -183,22 +204,42 @@ class FastMongo:
             return msg_body(cursor_reply(ns, "firstBatch", [], 0))
         limit = abs(int(command.get("limit") or 0))
         if limit:
-            docs = [RawBSONDocument(doc) for doc in item.first_docs[:limit]]
-            return msg_body(cursor_reply(ns, "firstBatch", docs, 0))
+            return msg_body(cursor_reply(ns, "firstBatch", item.docs[: min(limit, FIRST_BATCH_DOCS)], 0))
+        if command.get("batchSize"):
+            return self.documents_from(item, 0, int(command["batchSize"]), "firstBatch")
         return item.replies[0]
+
+    def documents_from(self, item: Served, position: int, batch_size: int, key: str) -> bytes:
+        """A reply of up to ``batch_size`` documents from ``position`` (and at most 16 MiB), encoded once."""
+        cached = self.encoded.get((item.index, position, batch_size, key))
+        if cached is None:
+            cached = self.encoded[(item.index, position, batch_size, key)] = self._encode(
+                item, position, batch_size, key
+            )
+        return cached
+
+    def _encode(self, item: Served, position: int, batch_size: int, key: str) -> bytes:
+        end = min(len(item.docs), position + max(1, batch_size))
+        room = bisect.bisect_right(item.offsets, item.offsets[position] + MAX_REPLY_BYTES) - 1
+        end = max(position + 1, min(end, room))  # one document always goes, however large
+        next_id = document_cursor_id(item.index, end) if end < len(item.docs) else 0
+        return msg_body(cursor_reply(item.ns, key, item.docs[position:end], next_id))
 
     def get_more(self, db: str, command: Dict[str, Any]) -> bytes:
         value = int(command["getMore"])
-        item = self.by_index.get((value >> 32) - 1)
-        batch = value & 0xFFFFFFFF
-        if (
-            item is None
-            or item.db != db
-            or item.name != command.get("collection")
-            or not 0 < batch < len(item.replies)
-        ):
+        item = self.by_index.get(((value & ~DOCUMENT_CURSOR) >> 32) - 1)
+        position = value & 0xFFFFFFFF
+        if value & DOCUMENT_CURSOR:
+            found = item is not None and position < len(item.docs)
+        else:
+            found = item is not None and 0 < position < len(item.replies)
+        if not found or item.db != db or item.name != command.get("collection"):
             return msg_body(error(43, "CursorNotFound", f"cursor id {value} not found"))
-        return item.replies[batch]
+        if value & DOCUMENT_CURSOR or command.get("batchSize"):
+            if not value & DOCUMENT_CURSOR:  # batchSize first given on a getMore: go on from that reply
+                position = item.starts[position]
+            return self.documents_from(item, position, int(command.get("batchSize") or 1 << 30), "nextBatch")
+        return item.replies[position]
 
     def cmd_killcursors(self, db, command, sequences) -> Dict[str, Any]:
         return {"cursorsKilled": command.get("cursors", []), "cursorsNotFound": [], "cursorsAlive": [],

@@ -75,6 +75,14 @@ def run_worker(module: str, *args: str, server_pid: Optional[int] = None) -> Mea
     return result
 
 
+def best_of(runs: List[Measured]) -> Measured:
+    """Rounds of one step as one: the fastest wall and least CPU (noise only adds), the highest peak RSS."""
+    fastest = min(runs, key=lambda run: run.seconds)
+    return Measured(seconds=fastest.seconds, cpu=min(run.cpu for run in runs),
+                    peak_mib=max(run.peak_mib for run in runs), moved=fastest.moved,
+                    server_cpu=min(run.server_cpu for run in runs))  # fmt: skip
+
+
 def raw_read(client: Any, databases: Iterable[str], parallel: int = READ_PARALLEL) -> int:
     """The read baseline: ``find_raw_batches`` of every collection, ``parallel`` at once; returns the bytes."""
     targets: List[Any] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from typing import Iterator, Optional
 
 MiB = 1 << 20
 
@@ -47,8 +47,36 @@ MAX_REPLY = 16 * MiB + 16 * 1024  # the largest find/getMore reply a server send
 # pymongo holds a reply several times over while it turns it into a raw batch (the received message, the
 # payload, the batch cut from it): measured here, a 7 MiB reply raised the peak RSS by 38 MiB.
 PYMONGO_COPIES = 5
-BATCH_RESERVATION = PYMONGO_COPIES * MAX_REPLY
+BATCH_RESERVATION = PYMONGO_COPIES * MAX_REPLY  # a reply of unknown size: the worst case
+TARGET_REPLY = 2 * MiB  # the reply size a dump asks for (batchSize from the average document size)
 COMPRESSION_SHARE = 16 * MiB  # blocks and frames inside the compressor
+
+
+def reply_documents(count: int, size: int) -> Optional[int]:
+    """The ``batchSize`` that makes replies about ``TARGET_REPLY`` bytes; None when the collection's size is unknown."""
+    if count <= 0 or size <= 0:
+        return None
+    return max(1, TARGET_REPLY * count // size)
+
+
+class BatchReservation:
+    """How much of the budget one batch of a collection holds: ``PYMONGO_COPIES`` times its likely size.
+
+    The likely size is twice the expected reply (documents vary around their average) or the largest
+    batch seen so far in the collection, whichever is larger; the worst case when nothing is known.
+    """
+
+    def __init__(self, expected_reply: Optional[int]) -> None:
+        self.expected = expected_reply
+        self.largest = 0
+
+    def size(self) -> int:
+        if not self.expected:
+            return BATCH_RESERVATION
+        return PYMONGO_COPIES * min(MAX_REPLY, max(2 * self.expected, self.largest))
+
+    def seen(self, batch_bytes: int) -> None:
+        self.largest = max(self.largest, batch_bytes)
 
 
 def read_share(budget: int) -> int:

@@ -34,11 +34,13 @@ def command_cursor_batches(client: Any, db: str, command: SON, session: Any = No
     if batch:
         yield b"".join(doc.raw for doc in batch)
     cursor_id, collection = cursor["id"], command["find"]
+    get_more = SON([("getMore", cursor_id), ("collection", collection)])
+    if command.get("batchSize"):
+        get_more["batchSize"] = command["batchSize"]
     try:
         while cursor_id:
-            reply = database.command(
-                SON([("getMore", cursor_id), ("collection", collection)]), session=session, codec_options=RAW
-            )
+            get_more["getMore"] = cursor_id
+            reply = database.command(get_more, session=session, codec_options=RAW)
             cursor = reply["cursor"]
             cursor_id = cursor["id"]
             batch = cursor["nextBatch"]
@@ -57,9 +59,11 @@ class CollectionReader:
         self.batch_size = batch_size
         self.at_cluster_time: Optional[Timestamp] = None
 
-    def batches(self, item: DumpNamespace) -> Iterator[bytes]:
+    def batches(self, item: DumpNamespace, batch_size: Optional[int] = None) -> Iterator[bytes]:
+        """The collection's documents in raw batches of ``batch_size`` documents (else the reader's, else the server's)."""
+        batch_size = batch_size or self.batch_size
         collection = self.client.get_database(item.db, codec_options=RAW)[item.data_collection]
-        kwargs = {"batch_size": self.batch_size} if self.batch_size else {}
+        kwargs = {"batch_size": batch_size} if batch_size else {}
         cursor = collection.find_raw_batches(item.query or {}, **kwargs)
         try:
             yield from cursor
@@ -108,10 +112,11 @@ class SnapshotReader(CollectionReader):
             return contextlib.nullcontext()
         return session
 
-    def batches(self, item: DumpNamespace) -> Iterator[bytes]:
+    def batches(self, item: DumpNamespace, batch_size: Optional[int] = None) -> Iterator[bytes]:
+        batch_size = batch_size or self.batch_size
         command = SON([("find", item.data_collection), ("filter", item.query or {})])
-        if self.batch_size:
-            command["batchSize"] = self.batch_size
+        if batch_size:
+            command["batchSize"] = batch_size
         command["readConcern"] = SON([("level", "snapshot"), ("atClusterTime", self.at_cluster_time)])
         with self._session() as session:
             try:

@@ -23,9 +23,10 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format imp
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_writer import ArchiveWriter
 from ansible_collections.offsite.mongodb.plugins.module_utils.byte_budget import (
-    BATCH_RESERVATION,
+    BatchReservation,
     ByteBudget,
     read_share,
+    reply_documents,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import warn_if_slow
 from ansible_collections.offsite.mongodb.plugins.module_utils.collection_reads import (
@@ -127,9 +128,11 @@ def consistency_warnings(client: Any, plan: DumpPlan, node: NodeInfo) -> List[st
 class _CollectionCopier:
     """Copies planned namespaces into the archive: auth namespaces one by one, the rest several at once.
 
-    Each batch is fetched and written while holding a worst-case share of ``budget`` (the server decides
-    how large a batch is only when it sends it), so the batches in memory stay within the budget however
-    many collections are open and however large their documents are.
+    Each batch is fetched and written while holding a share of ``budget`` sized for it: replies are
+    asked for by a ``batchSize`` that makes them about ``TARGET_REPLY`` bytes (from the collection's
+    average document), and a collection whose size is unknown reserves the worst case (the server
+    decides how large a batch is only when it sends it). So several collections are read at once, and
+    the batches in memory stay within the budget however many are open and however large their documents.
     """
 
     def __init__(
@@ -149,13 +152,17 @@ class _CollectionCopier:
     def copy_one(self, item: DumpNamespace) -> None:
         stream = self.writer.namespace(item.db, item.data_collection)
         if item.type != "view":
-            batches = iter(self.reader.batches(item))
+            batch_size = self.reader.batch_size or reply_documents(item.count, item.size)
+            average = item.size // item.count if item.count > 0 and item.size > 0 else 0
+            reservation = BatchReservation(batch_size * average if batch_size and average else None)
+            batches = iter(self.reader.batches(item, batch_size))
             try:
                 while not self.stop.is_set():
-                    with self.budget.reserve(BATCH_RESERVATION):
+                    with self.budget.reserve(reservation.size()):
                         batch = next(batches, None)
                         if batch is None:
                             break
+                        reservation.seen(len(batch))
                         stream.write(batch)
                     if self.progress:
                         self.progress(item.ns, len(batch))
@@ -209,7 +216,7 @@ def dump_archive(
     node = read_node(client)
     warnings = consistency_warnings(client, plan, node)
     reader, oplog = _open_consistency_window(client, plan)
-    items = plan_namespaces(client, plan, node.version)
+    items = plan_namespaces(client, plan, node.version, sizes=True)
     entries = [item.entry() for item in items]
     if oplog is not None:
         entries.append(PreludeEntry("", OPLOG_COLLECTION, "", ""))

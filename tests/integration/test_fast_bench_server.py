@@ -54,6 +54,17 @@ def test_raw_reads_return_the_promised_documents_and_bytes(server):
     assert len(batches) > 1  # getMore was exercised: 101 documents first, then 1 MiB batches
 
 
+def test_batch_size_is_honoured_as_mongod_honours_it(server):
+    promised = expected()
+    collection = server.fa.large_0
+    batches = list(collection.find_raw_batches(batch_size=7))
+    sizes = [len(list(archive_format.iter_document_lengths(batch))) for batch in batches]
+    assert sizes[:-1] == [7] * (len(sizes) - 1) and 0 < sizes[-1] <= 7
+    assert (sum(sizes), sum(len(batch) for batch in batches)) == promised["fa.large_0"]
+    whole = b"".join(collection.find_raw_batches())
+    assert b"".join(batches) == whole  # the same documents in the same order
+
+
 def test_dump_archive_round_trips_the_counts(server):
     promised = expected()
     sink = io.BytesIO()

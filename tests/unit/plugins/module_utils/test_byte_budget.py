@@ -15,10 +15,15 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.byte_budget import
     BATCH_RESERVATION,
     COMPRESSION_SHARE,
     DEFAULT_DUMP_BUDGET,
+    MAX_REPLY,
     MIN_DUMP_BUDGET,
+    PYMONGO_COPIES,
+    TARGET_REPLY,
+    BatchReservation,
     ByteBudget,
     MiB,
     read_share,
+    reply_documents,
     upload_concurrency,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.dump import _CollectionCopier
@@ -79,8 +84,11 @@ class _SlowReader:
         self.lock = threading.Lock()
         self.held = 0
         self.most = 0
+        self.batch_size = None
+        self.asked = {}
 
-    def batches(self, item: DumpNamespace) -> Iterator[bytes]:
+    def batches(self, item: DumpNamespace, batch_size=None) -> Iterator[bytes]:
+        self.asked[item.ns] = batch_size
         for number in range(3):
             with self.lock:
                 self.held += 1
@@ -112,3 +120,38 @@ def test_the_copier_reads_no_more_batches_at_once_than_the_budget_holds():
     assert reader.most == 2
     assert budget.peak == 2 * BATCH_RESERVATION
     assert all(result.documents == 3 for result in copier.results.values())
+
+
+def test_replies_are_asked_for_by_a_batch_size_that_makes_them_about_the_target_size():
+    assert reply_documents(count=1000, size=1000 * 1024) == TARGET_REPLY // 1024
+    assert (
+        reply_documents(count=10, size=10 * 4 * MiB) == 1
+    )  # documents larger than the target: one at a time
+    assert reply_documents(count=0, size=0) is None  # an empty or unknown collection: the server decides
+    assert reply_documents(count=5, size=0) is None
+
+
+def test_a_batch_reserves_twice_its_expected_size_or_the_largest_seen_and_the_worst_case_when_unknown():
+    assert BatchReservation(None).size() == BATCH_RESERVATION
+    reservation = BatchReservation(TARGET_REPLY)
+    assert reservation.size() == PYMONGO_COPIES * 2 * TARGET_REPLY
+    reservation.seen(3 * TARGET_REPLY)  # documents larger than the average came in one batch
+    assert reservation.size() == PYMONGO_COPIES * 3 * TARGET_REPLY
+    reservation.seen(64 * MiB)  # never more than the largest reply a server sends
+    assert reservation.size() == BATCH_RESERVATION == PYMONGO_COPIES * MAX_REPLY
+
+
+def test_collections_of_known_size_are_read_several_at_once_within_the_budget():
+    items = [
+        DumpNamespace("d", f"c{i}", "collection", {}, f"c{i}", count=1000, size=1000 * 512) for i in range(8)
+    ]
+    writer = ArchiveWriter(_Sink())
+    writer.write_prelude(ArchiveHeader("7.0.0", "test", concurrent_collections=8), [i.entry() for i in items])
+    reader = _SlowReader()
+    budget = ByteBudget(read_share(DEFAULT_DUMP_BUDGET))
+    copier = _CollectionCopier(writer, reader, None, budget)
+    copier.copy_all(items, parallel=4)
+    writer.finish()
+    assert reader.most == 4  # every open collection reads (the worst case would allow one)
+    assert set(reader.asked.values()) == {TARGET_REPLY // 512}
+    assert budget.peak == 4 * PYMONGO_COPIES * 2 * TARGET_REPLY <= read_share(DEFAULT_DUMP_BUDGET)
