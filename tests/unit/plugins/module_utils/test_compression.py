@@ -115,7 +115,7 @@ def test_bad_levels_and_names(kind, level, message):
 
 def test_default_levels():
     assert compression.check_level("gzip", None) == 6
-    assert compression.check_level("zstd", None) == 3
+    assert compression.check_level("zstd", None) == 2
     assert compression.check_level("none", 5) is None
 
 
