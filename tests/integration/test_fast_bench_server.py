@@ -8,12 +8,19 @@ from pathlib import Path
 
 import pymongo
 import pytest
+from bson import SON
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import archive_format, dump, restore  # noqa: E402
+from ansible_collections.offsite.mongodb.plugins.module_utils import (  # noqa: E402
+    archive_format,
+    collection_reads,
+    dump,
+    restore,
+)
+from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpNamespace  # noqa: E402
 from bench.dataset import Layout, generate  # noqa: E402
 from bench.fast_server import fast_server  # noqa: E402
 
@@ -63,6 +70,28 @@ def test_batch_size_is_honoured_as_mongod_honours_it(server):
     assert (sum(sizes), sum(len(batch) for batch in batches)) == promised["fa.large_0"]
     whole = b"".join(collection.find_raw_batches())
     assert b"".join(batches) == whole  # the same documents in the same order
+
+
+@pytest.mark.parametrize("raw_arrays", [True, False], ids=["raw arrays", "documents joined"])
+@pytest.mark.parametrize("batch_size", [None, 3])
+def test_the_dump_reads_the_same_bytes_as_find_raw_batches(server, monkeypatch, raw_arrays, batch_size):
+    if not raw_arrays:  # a pymongo without bson's raw arrays: replies are joined document by document
+        monkeypatch.setattr(collection_reads, "RAW_ARRAYS", None)
+    assert collection_reads.one_server(server)
+    reader = collection_reads.CollectionReader(server)
+    for name in ("large_0", "small_00"):
+        item = DumpNamespace("fa", name, "collection", {}, name)
+        read = list(reader.batches(item, batch_size))
+        expected = list(
+            server.fa[name].find_raw_batches(**({"batch_size": batch_size} if batch_size else {}))
+        )
+        assert read == expected and read
+        assert len(read) > 1 or name != "large_0"  # getMore was exercised
+    # with raw arrays: find and getMore commands in one explicit session; without: find_raw_batches
+    assert reader._sessions is (True if raw_arrays else None)
+    command = SON([("find", "large_0"), ("filter", {}), ("batchSize", 5)])
+    by_command = list(collection_reads.command_cursor_batches(server, "fa", command))  # snapshot reads' path
+    assert by_command == list(server.fa.large_0.find_raw_batches(batch_size=5))
 
 
 def test_dump_archive_round_trips_the_counts(server):
