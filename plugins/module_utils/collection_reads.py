@@ -12,7 +12,7 @@ cursor reach the same node (``find_raw_batches`` pins its server itself; plain c
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Tuple
 
 try:
     from bson.codec_options import CodecOptions
@@ -50,31 +50,40 @@ def _documents(batch: Any) -> bytes:
     return b"".join(doc.raw for doc in batch)
 
 
-def command_cursor_batches(client: Any, db: str, command: SON, session: Any = None) -> Iterator[bytes]:
-    """Raw document batches of a ``find`` run as a command, then ``getMore`` until the cursor is done."""
-    codec = RAW_ARRAYS or RAW
-    database = client.get_database(db, codec_options=RAW)
-    reply = database.command(command, session=session, codec_options=codec)
+def _run_cursor_command(database: Any, command: SON, session: Any, key: str) -> Tuple[bytes, Any]:
+    """(the reply's documents, the cursor id to go on with); nothing else of the reply outlives the call."""
+    reply = database.command(command, session=session, codec_options=RAW_ARRAYS or RAW)
     cursor = reply["cursor"]
-    batch = _documents(cursor["firstBatch"])
-    if batch:
-        yield batch
-    cursor_id, collection = cursor["id"], command["find"]
+    return _documents(cursor[key]), cursor["id"]
+
+
+def command_cursor_batches(client: Any, db: str, command: SON, session: Any = None) -> Iterator[bytes]:
+    """Raw document batches of a ``find`` run as a command, then ``getMore`` until the cursor is done.
+
+    Only the batch being handed out is held here (not the reply around it, nor the batch before it
+    while the next is fetched), and a cursor left early is killed.
+    """
+    database = client.get_database(db, codec_options=RAW)
+    batch, cursor_id = _run_cursor_command(database, command, session, "firstBatch")
+    collection = command["find"]
     get_more = SON([("getMore", cursor_id), ("collection", collection)])
     if command.get("batchSize"):
         get_more["batchSize"] = command["batchSize"]
     try:
-        while cursor_id:
-            get_more["getMore"] = cursor_id
-            reply = database.command(get_more, session=session, codec_options=codec)
-            cursor = reply["cursor"]
-            cursor_id = cursor["id"]
-            batch = _documents(cursor["nextBatch"])
+        while True:
             if batch:
                 yield batch
+            batch = b""
+            if not cursor_id:
+                return
+            get_more["getMore"] = cursor_id
+            batch, cursor_id = _run_cursor_command(database, get_more, session, "nextBatch")
     finally:
         if cursor_id:
-            database.command("killCursors", collection, cursors=[cursor_id], session=session)
+            try:
+                database.command("killCursors", collection, cursors=[cursor_id], session=session)
+            except Exception:  # the server drops an idle cursor by itself; the read's own error matters
+                pass
 
 
 def one_server(client: Any) -> bool:

@@ -111,3 +111,12 @@ def test_dump_archive_round_trips_the_counts(server):
 def test_unsupported_requests_fail_loudly(server):
     with pytest.raises(pymongo.errors.OperationFailure, match="only an empty filter"):
         server.fa.large_0.find_one({"_id": 1})
+
+
+def test_a_read_left_early_kills_its_cursor(server):
+    before = server.admin.command("serverStatus")["fastBench"]["commands"].get("killCursors", 0)
+    reader = collection_reads.CollectionReader(server)
+    batches = reader.batches(DumpNamespace("fa", "large_0", "collection", {}, "large_0"), 3)
+    assert next(batches)
+    batches.close()
+    assert server.admin.command("serverStatus")["fastBench"]["commands"].get("killCursors", 0) == before + 1
