@@ -1,7 +1,8 @@
 """The backup playbook's own cost: every task timed, on a tiny database and on the fast server's data set.
 
-1. Overhead: ``ansible-playbook offsite.mongodb.backup`` with default settings (consistency none, staging
-   auto = stream, gzip) against nx-27017 holding a tiny database, S3 on moto. Every task's wall time comes
+1. Overhead: ``ansible-playbook offsite.mongodb.backup`` with default settings but ``backup_consistency: none``
+   (both servers are standalone stand-ins, for which ``auto`` chooses an fsync lock that they cannot hold, and
+   a lock stages on disk), so staging auto = stream, gzip; against nx-27017 holding a tiny database, S3 on moto. Every task's wall time comes
    from ``bench/callback_plugins/task_timings.py``; the overhead is the run minus the dump task.
 2. Whole backup: the same playbook against the fast in-memory server (``OFFSITE_BENCH_FAST_MB``, 256 MiB),
    streamed to moto, against the raw read of the same data (``find_raw_batches``, 4 collections at once).
@@ -69,6 +70,7 @@ def inventory_for(workdir: Path, uri: str, endpoint, databases: List[str]) -> Pa
             "offsite_s3_bucket": bucket,
             "backup_set_name": "bench",
             "backup_databases": databases,
+            "backup_consistency": "none",  # standalone stand-ins: auto would lock, which they cannot
         },
     )  # fmt: skip
 
