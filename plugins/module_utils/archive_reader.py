@@ -56,6 +56,7 @@ class ArchiveReader:
         self._data = b""
         self._pos = 0
         self._base = 0  # stream offset of self._data[0]
+        self._span = b""  # the bytes of the documents ``_buffered_documents`` found last
         self._eof = False
         magic = self._take(4)
         if magic != MAGIC:
@@ -230,26 +231,65 @@ class ArchiveReader:
                 f"the archive ends before these namespaces appear: {', '.join(unseen)}", self.offset
             )
 
+    def _buffered_documents(self, limit: int, ns: str, room: int) -> Tuple[List[bytes], bool]:
+        """Whole documents already in the buffer (about ``room`` bytes at most), and whether a terminator ended them.
+
+        The same checks as ``_document``, in one loop over the buffer; the CRC is taken once over their span.
+        A document that is not wholly buffered is left for ``_document``, which reads on (or says where the
+        stream is cut).
+        """
+        data, pos = self._data, self._pos
+        end, start = len(data), pos
+        documents: List[bytes] = []
+        terminated = False
+        while end - pos >= 4 and pos - start < room:
+            prefix = data[pos : pos + 4]
+            if prefix == TERMINATOR:
+                terminated = True
+                break
+            length = int.from_bytes(prefix, "little")
+            if length < 5 or length > limit:
+                self._pos = pos
+                raise ArchiveError(
+                    f"length {length} is neither a valid BSON length nor a terminator", self._base + pos, ns
+                )
+            if end - pos < length:
+                break
+            if data[pos + length - 1] != 0:
+                self._pos = pos
+                raise ArchiveError("a document does not end with a null byte", self._base + pos, ns)
+            documents.append(data[pos : pos + length])
+            pos += length
+        self._span = data[start:pos]
+        self._pos = pos + 4 if terminated else pos
+        return documents, terminated
+
     def _data_block(self, entry: PreludeEntry, totals: NamespaceTotals, ns: str) -> Iterator[ArchiveEvent]:
         limit = MAX_OPLOG_DOCUMENT if entry.is_oplog else MAX_DOCUMENT
         documents: List[bytes] = []
         pending = 0
         start = self.offset
-        crc = totals.crc
         while True:
-            doc = self._document(limit, ns)
-            if doc is None:
+            found, terminated = self._buffered_documents(limit, ns, EVENT_BYTES - pending)
+            span, self._span = self._span, b""
+            if (
+                not found and not terminated
+            ):  # the next document is not wholly buffered: read on, one document
+                doc = self._document(limit, ns)
+                terminated = doc is None
+                found, span = ([doc], doc) if doc is not None else ([], b"")
+            size = len(span)
+            if size:
+                totals.crc = crc64(span, totals.crc)
+            documents += found
+            pending += size
+            totals.documents += len(found)
+            totals.bytes += size
+            if terminated:
                 break
-            crc = crc64(doc, crc)
-            documents.append(doc)
-            pending += len(doc)
-            totals.documents += 1
-            totals.bytes += len(doc)
             if pending >= EVENT_BYTES:
-                totals.crc = crc
                 yield ArchiveEvent("data", entry, start, documents, totals)
                 documents, pending, start = [], 0, self.offset
-        totals.crc = crc
         if documents:
             yield ArchiveEvent("data", entry, start, documents, totals)
 

@@ -28,7 +28,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format imp
     ArchiveHeader,
     PreludeEntry,
 )
-from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import ArchiveReader
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import EVENT_BYTES, ArchiveReader
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_writer import ArchiveWriter
 from ansible_collections.offsite.mongodb.plugins.module_utils.checksum import crc64
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
@@ -443,3 +443,34 @@ def test_framing_errors(body, message):
     with pytest.raises(ArchiveError, match=re.escape(message)) as caught:
         read_everything(synthetic(body))
     assert "\n" not in str(caught.value)
+
+
+class _Trickle(io.RawIOBase):
+    """A stream that returns at most ``step`` bytes a read, so documents straddle the reader's buffer."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.source, self.step = io.BytesIO(data), step
+
+    def read(self, size: int = -1) -> bytes:
+        return self.source.read(min(self.step, size) if size >= 0 else self.step)
+
+
+@pytest.mark.parametrize("step", [4093, 65536, 1 << 20, 1 << 24])
+def test_documents_straddling_reads_come_out_whole_with_the_same_crc_and_event_sizes(step):
+    random = __import__("random").Random(7)
+    docs = [bson.encode({"_id": i, "pad": "y" * random.randint(0, 70_000)}) for i in range(400)]
+    entry = PreludeEntry("d", "a", archive_format.metadata_json({"indexes": []}), "collection")
+    data = build([(entry, docs)])
+    reader = ArchiveReader(_Trickle(data, step))
+    events = [event for event in reader.events() if event.kind == "data"]
+    assert [doc for event in events for doc in event.documents] == docs
+    assert all(sum(map(len, event.documents)) < EVENT_BYTES + 70_100 for event in events)
+    assert (
+        len(events) == -(-sum(map(len, docs)) // EVENT_BYTES) or step < 4096
+    )  # full events, except at the end
+    totals = reader.totals[("d", "a")]
+    assert (totals.documents, totals.bytes, totals.crc) == (
+        len(docs),
+        sum(map(len, docs)),
+        crc64(b"".join(docs)),
+    )
