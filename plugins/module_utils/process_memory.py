@@ -34,6 +34,7 @@ def limit_heap_retention(
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         settings = ((M_MMAP_THRESHOLD, threshold), (M_ARENA_MAX, heaps), (M_TRIM_THRESHOLD, kept_free))
-        return all([bool(libc.mallopt(option, int(value))) for option, value in settings])
+        applied = [bool(libc.mallopt(option, int(value))) for option, value in settings]  # every one, always
+        return all(applied)
     except (OSError, AttributeError):
         return False

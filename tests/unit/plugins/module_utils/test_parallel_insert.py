@@ -87,6 +87,7 @@ def test_a_write_concern_error_fails_the_restore_in_one_line():
     )
     inserter.submit(target(), "a", [bson.encode({"_id": n}) for n in range(2)])
     with pytest.raises(
-        OffsiteError, match=r"^the write concern failed while restoring d\.a: waiting for replication timed out$"
+        OffsiteError,
+        match=r"^the write concern failed while restoring d\.a: waiting for replication timed out$",
     ):
         inserter.wait()
