@@ -56,7 +56,6 @@ class ArchiveReader:
         self._data = b""
         self._pos = 0
         self._base = 0  # stream offset of self._data[0]
-        self._span = b""  # the bytes of the documents ``_buffered_documents`` found last
         self._eof = False
         magic = self._take(4)
         if magic != MAGIC:
@@ -231,12 +230,12 @@ class ArchiveReader:
                 f"the archive ends before these namespaces appear: {', '.join(unseen)}", self.offset
             )
 
-    def _buffered_documents(self, limit: int, ns: str, room: int) -> Tuple[List[bytes], bool]:
-        """Whole documents already in the buffer (about ``room`` bytes at most), and whether a terminator ended them.
+    def _buffered_documents(self, limit: int, ns: str, room: int) -> Tuple[List[bytes], bytes, bool]:
+        """Whole documents already in the buffer (about ``room`` bytes at most), their span (for one CRC over
+        them), and whether a terminator ended them.
 
-        The same checks as ``_document``, in one loop over the buffer; the CRC is taken once over their span.
-        A document that is not wholly buffered is left for ``_document``, which reads on (or says where the
-        stream is cut).
+        The same checks as ``_document``, in one loop over the buffer. A document that is not wholly
+        buffered is left for ``_document``, which reads on (or says where the stream is cut).
         """
         data, pos = self._data, self._pos
         end, start = len(data), pos
@@ -260,9 +259,8 @@ class ArchiveReader:
                 raise ArchiveError("a document does not end with a null byte", self._base + pos, ns)
             documents.append(data[pos : pos + length])
             pos += length
-        self._span = data[start:pos]
         self._pos = pos + 4 if terminated else pos
-        return documents, terminated
+        return documents, data[start:pos], terminated
 
     def _data_block(self, entry: PreludeEntry, totals: NamespaceTotals, ns: str) -> Iterator[ArchiveEvent]:
         limit = MAX_OPLOG_DOCUMENT if entry.is_oplog else MAX_DOCUMENT
@@ -270,11 +268,8 @@ class ArchiveReader:
         pending = 0
         start = self.offset
         while True:
-            found, terminated = self._buffered_documents(limit, ns, EVENT_BYTES - pending)
-            span, self._span = self._span, b""
-            if (
-                not found and not terminated
-            ):  # the next document is not wholly buffered: read on, one document
+            found, span, terminated = self._buffered_documents(limit, ns, EVENT_BYTES - pending)
+            if not found and not terminated:  # the next document is not wholly buffered: read on, one
                 doc = self._document(limit, ns)
                 terminated = doc is None
                 found, span = ([doc], doc) if doc is not None else ([], b"")

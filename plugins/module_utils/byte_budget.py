@@ -66,8 +66,10 @@ class BatchReservation:
     batch seen so far in the collection, whichever is larger; the worst case when nothing is known.
     """
 
-    def __init__(self, expected_reply: Optional[int]) -> None:
-        self.expected = expected_reply
+    def __init__(self, batch_size: Optional[int], count: int, size: int) -> None:
+        """``batch_size`` documents a reply, from a collection of ``count`` documents and ``size`` bytes (0: unknown)."""
+        average = size // count if count > 0 and size > 0 else 0
+        self.expected = batch_size * average if batch_size and average else None
         self.largest = 0
 
     def size(self) -> int:

@@ -84,6 +84,14 @@ def command_cursor_batches(client: Any, db: str, command: SON, session: Any = No
                 database.command("killCursors", collection, cursors=[cursor_id], session=session)
 
 
+def find_command(item: DumpNamespace, batch_size: Optional[int]) -> SON:
+    """The ``find`` of a namespace's documents (its dump query, if any), ``batch_size`` documents a reply."""
+    command = SON([("find", item.data_collection), ("filter", item.query or {})])
+    if batch_size:
+        command["batchSize"] = batch_size
+    return command
+
+
 def one_server(client: Any) -> bool:
     """Whether every command of ``client`` reaches the same node (a direct connection, the modules' default)."""
     description = getattr(client, "topology_description", None)
@@ -104,9 +112,7 @@ class CollectionReader:
         """The collection's documents in raw batches of ``batch_size`` documents (else the reader's, else the server's)."""
         batch_size = batch_size or self.batch_size
         if RAW_ARRAYS is not None and one_server(self.client):
-            command = SON([("find", item.data_collection), ("filter", item.query or {})])
-            if batch_size:
-                command["batchSize"] = batch_size
+            command = find_command(item, batch_size)
             with self._session() as session:
                 yield from command_cursor_batches(self.client, item.db, command, session)
             return
@@ -165,10 +171,7 @@ class SnapshotReader(CollectionReader):
         return at
 
     def batches(self, item: DumpNamespace, batch_size: Optional[int] = None) -> Iterator[bytes]:
-        batch_size = batch_size or self.batch_size
-        command = SON([("find", item.data_collection), ("filter", item.query or {})])
-        if batch_size:
-            command["batchSize"] = batch_size
+        command = find_command(item, batch_size or self.batch_size)
         command["readConcern"] = SON([("level", "snapshot"), ("atClusterTime", self.at_cluster_time)])
         with self._session() as session:
             try:

@@ -153,8 +153,7 @@ class _CollectionCopier:
         stream = self.writer.namespace(item.db, item.data_collection)
         if item.type != "view":
             batch_size = self.reader.batch_size or reply_documents(item.count, item.size)
-            average = item.size // item.count if item.count > 0 and item.size > 0 else 0
-            reservation = BatchReservation(batch_size * average if batch_size and average else None)
+            reservation = BatchReservation(batch_size, item.count, item.size)
             batches = iter(self.reader.batches(item, batch_size))
             try:
                 while not self.stop.is_set():

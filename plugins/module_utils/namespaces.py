@@ -9,7 +9,7 @@ name, and the target pattern reuses the captures (``sales.*`` -> ``archive.*``).
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Optional, Pattern, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
@@ -64,8 +64,17 @@ class NamespaceFilter:
     ) -> None:
         self.include = [compile_pattern(p, "include") for p in include or []]
         self.exclude = [compile_pattern(p, "exclude") for p in exclude or []]
+        self._answers: Dict[
+            str, bool
+        ] = {}  # ns -> selected: an oplog replay asks of few namespaces, many times
 
     def selects(self, ns: str) -> bool:
+        answer = self._answers.get(ns)
+        if answer is None:
+            answer = self._answers[ns] = self._matches(ns)
+        return answer
+
+    def _matches(self, ns: str) -> bool:
         if self.include and not any(p.match(ns) for p in self.include):
             return False
         return not any(p.match(ns) for p in self.exclude)

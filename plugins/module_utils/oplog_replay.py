@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 try:
     import bson
@@ -88,7 +88,6 @@ class OplogApplier:
         self.reached: Optional[Tuple[int, int]] = after  # of the newest entry read and not past the limit
         self._sender: Optional[threading.Thread] = None  # the batch being applied, if any
         self._failure: Optional[OffsiteError] = None  # why the sender's batch failed
-        self._chosen: Dict[str, bool] = {}  # namespace -> selected by the plan's patterns
 
     def add(self, raw: bytes) -> bool:
         """Take one raw entry; False once an entry lies past ``limit`` (stop reading)."""
@@ -107,7 +106,7 @@ class OplogApplier:
         self.reached = ts
         if op == "n" or ns.startswith(("config.", "admin.system.", "local.")):
             return True
-        if op != "c" and not self._selects(ns):
+        if op != "c" and not self.selected.selects(ns):
             return True
         if op == "c" and _command_name(raw) in SKIPPED_COMMANDS:
             return True
@@ -117,13 +116,6 @@ class OplogApplier:
         if len(self.batch) >= self.batch_size:
             self._send_pending()
         return True
-
-    def _selects(self, ns: str) -> bool:
-        """Whether the include/exclude patterns select ``ns`` (remembered: a replay sees few namespaces, many times)."""
-        chosen = self._chosen.get(ns)
-        if chosen is None:
-            chosen = self._chosen[ns] = self.selected.selects(ns)
-        return chosen
 
     def flush(self) -> None:
         """Apply the pending batch and wait until every batch sent is applied (raises the first failure)."""

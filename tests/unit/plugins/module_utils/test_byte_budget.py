@@ -132,8 +132,11 @@ def test_replies_are_asked_for_by_a_batch_size_that_makes_them_about_the_target_
 
 
 def test_a_batch_reserves_twice_its_expected_size_or_the_largest_seen_and_the_worst_case_when_unknown():
-    assert BatchReservation(None).size() == BATCH_RESERVATION
-    reservation = BatchReservation(TARGET_REPLY)
+    assert BatchReservation(None, 0, 0).size() == BATCH_RESERVATION
+    assert (
+        BatchReservation(500, 0, 0).size() == BATCH_RESERVATION
+    )  # a batch size, but no average to size it by
+    reservation = BatchReservation(TARGET_REPLY // 1024, count=1000, size=1000 * 1024)
     assert reservation.size() == PYMONGO_COPIES * 2 * TARGET_REPLY
     reservation.seen(3 * TARGET_REPLY)  # documents larger than the average came in one batch
     assert reservation.size() == PYMONGO_COPIES * 3 * TARGET_REPLY
