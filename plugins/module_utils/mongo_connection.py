@@ -1,15 +1,18 @@
 """MongoDB connections: module options -> ``MongoClient``, and pymongo failures -> one-line errors.
 
-Every MongoDB module shares ``MONGO_CONNECTION_ARGUMENT_SPEC`` (documented once in the
+Every MongoDB module shares ``_argument_specs.MONGO_CONNECTION`` (documented once in the
 ``offsite.mongodb.mongo`` doc fragment). Options left unset fall back to ``OFFSITE_MONGODB_*``
 environment variables, so AWX credentials can inject them.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import ssl
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Mapping, Optional
 
@@ -30,16 +33,6 @@ CONNECTION_OPTIONS = (
     "direct_connection", "tls", "tls_ca_file", "tls_certificate_key_file", "tls_allow_invalid_hostnames",
     "connect_timeout",
 )  # fmt: skip
-
-# Option -> the environment variable the modules read when the option is not set (AWX credential types).
-ENVIRONMENT_FALLBACKS = {
-    "uri": "OFFSITE_MONGODB_URI",
-    "login_host": "OFFSITE_MONGODB_HOST",
-    "login_port": "OFFSITE_MONGODB_PORT",
-    "login_user": "OFFSITE_MONGODB_USER",
-    "login_password": "OFFSITE_MONGODB_PASSWORD",
-    "login_database": "OFFSITE_MONGODB_AUTH_DATABASE",
-}
 
 UNAUTHORIZED = 13
 AUTHENTICATION_FAILED = 18
@@ -175,7 +168,27 @@ def connect(options: ConnectionOptions) -> pymongo.MongoClient:
         except BaseException:
             client.close()
             raise
+    exit_without_joining_monitors()
     return client
+
+
+def exit_without_joining_monitors() -> bool:
+    """Let the process exit as soon as its work is done instead of up to 0.5 s later.
+
+    pymongo's exit hook joins every monitor thread, and an idle monitor only looks up from
+    ``time.sleep(0.5)`` between checks, so each module that used a client waited about half a second
+    after printing its result. The monitors are daemon threads in the main interpreter and the clients
+    are closed (or abandoned) by then, so the join guards nothing. Subinterpreters run the monitors on
+    non-daemon threads, which must be joined: the hook stays there. Returns whether it was removed.
+    """
+    if getattr(threading, "_daemon_threads_allowed", lambda: True)() is False:
+        return False
+    monitor = sys.modules.get("pymongo.synchronous.monitor") or sys.modules.get("pymongo.monitor")
+    hook = getattr(monitor, "_shutdown_resources", None)
+    if hook is None:
+        return False
+    atexit.unregister(hook)
+    return True
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """S3 connections: module options -> boto3 client, and S3 failures -> one-line errors without secrets.
 
-Every S3 module shares ``S3_CONNECTION_ARGUMENT_SPEC`` (documented once in the ``offsite.mongodb.s3``
+Every S3 module shares ``_argument_specs.S3_CONNECTION`` (documented once in the ``offsite.mongodb.s3``
 doc fragment). Options left unset fall back to the environment variables the AWS tools read.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 
@@ -29,17 +29,6 @@ CONNECTION_OPTIONS = (
     "endpoint_url", "region", "access_key", "secret_key", "session_token", "profile", "validate_certs",
     "ca_bundle", "path_style", "retries", "retry_mode", "connect_timeout",
 )  # fmt: skip
-
-# Option -> the environment variables the modules read (in order) when it is not set, as the AWS tools do.
-ENVIRONMENT_FALLBACKS: Dict[str, Tuple[str, ...]] = {
-    "endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
-    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
-    "access_key": ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"),
-    "secret_key": ("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"),
-    "session_token": ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
-    "profile": ("AWS_PROFILE",),
-    "ca_bundle": ("AWS_CA_BUNDLE",),
-}
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")

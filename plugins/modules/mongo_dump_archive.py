@@ -125,6 +125,38 @@ options:
       - A duration such as C(15m), C(2h) or C(90s).
     type: str
     default: 15m
+  keep_last:
+    description:
+      - With O(bucket), once the new backup is stored, prune the set with the keep_* rules as
+        M(offsite.mongodb.s3_backup_archive) O(offsite.mongodb.s3_backup_archive#module:mode=prune) does (one task
+        instead of two). Unset rules are off; without any rule nothing is pruned. A prune that fails is a warning,
+        never a failed backup (RV(pruned)).
+      - Keep the N newest complete backups. V(-1) keeps all.
+    type: int
+  keep_hourly:
+    description:
+      - With O(bucket), keep the newest backup of each of the last N hours that have backups (see O(keep_last)).
+    type: int
+  keep_daily:
+    description:
+      - With O(bucket), keep the newest backup of each of the last N days (UTC) that have backups.
+    type: int
+  keep_weekly:
+    description:
+      - With O(bucket), keep the newest backup of each of the last N ISO weeks that have backups.
+    type: int
+  keep_monthly:
+    description:
+      - With O(bucket), keep the newest backup of each of the last N months that have backups.
+    type: int
+  keep_yearly:
+    description:
+      - With O(bucket), keep the newest backup of each of the last N years that have backups.
+    type: int
+  keep_within:
+    description:
+      - With O(bucket), keep every backup taken within this duration of the newest backup, for example C(7d).
+    type: str
   force:
     description:
       - Overwrite an existing O(dest). Without it an existing O(dest) that matches its C(.sha256) sidecar is left
@@ -187,6 +219,13 @@ EXAMPLES = r"""
     labels:
       trigger: nightly
   register: backup
+
+- name: Stream a dump into the catalog, then keep a week of dailies and four weeklies
+  offsite.mongodb.mongo_dump_archive:
+    bucket: backups-prod
+    set_name: rs0
+    keep_daily: 7
+    keep_weekly: 4
 """
 
 RETURN = r"""
@@ -291,6 +330,16 @@ aborted_uploads:
   elements: dict
   sample: [{"key": "mongodb/rs0/20261124T031500Z/mongodump.archive.zst", "upload_id": "abc",
             "initiated": "2026-11-24T03:15:00Z"}]
+pruned:
+  description:
+    - With O(bucket) and a keep_* rule, what pruning the set after the upload did (C(kept), C(removed),
+      C(aborted_uploads), C(unreadable), C(oplog), as M(offsite.mongodb.s3_backup_archive) returns them for
+      O(offsite.mongodb.s3_backup_archive#module:mode=prune)).
+    - Null in check mode, without a rule, or when pruning failed (then a warning says why; the backup is stored).
+  returned: when O(bucket) is set
+  type: dict
+  sample: {changed: true, kept: [{"backup_id": "20261125T031500Z", "reasons": ["keep_daily (2026-11-25)"]}],
+           removed: [{"backup_id": "20261001T031500Z", "reason": "not kept by any keep_* rule"}]}
 duration_seconds:
   description: How long the dump took.
   returned: success
@@ -306,6 +355,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs im
     CATALOG_STORAGE,
     MONGO_CONNECTION,
     MONGO_MUTUALLY_EXCLUSIVE,
+    RETENTION,
     S3_CONNECTION,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.dump import run_dump_task
@@ -335,6 +385,7 @@ def main() -> None:
             mongodump_path=dict(type="path"),
             force=dict(type="bool", default=False),
             stale_uploads_after=dict(type="str", default="15m"),
+            **RETENTION,
         ),
         mutually_exclusive=[*MONGO_MUTUALLY_EXCLUSIVE, ["dest", "bucket"]],
         required_one_of=[["dest", "bucket"]],

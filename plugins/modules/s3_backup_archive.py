@@ -27,7 +27,8 @@ options:
     required: true
   mode:
     description:
-      - V(put) uploads O(src) and then its manifest.
+      - V(put) uploads O(src) and then its manifest. When any O(keep_last), O(keep_hourly), ... rule is set, the set
+        is then pruned with those rules as by V(prune) (one task instead of two); see RV(pruned).
       - V(get) downloads a backup's archive to O(dest), verifying its SHA-256.
       - V(list) returns the catalog, newest first. Deprecated (removed in 2.0.0), use
         M(offsite.mongodb.s3_backup_archive_info).
@@ -103,33 +104,33 @@ options:
     type: str
   keep_last:
     description:
-      - With O(mode=prune), keep the N newest complete backups. V(-1) keeps all.
+      - With O(mode=prune) or O(mode=put), keep the N newest complete backups. V(-1) keeps all.
     type: int
   keep_hourly:
     description:
-      - With O(mode=prune), keep the newest backup of each of the last N hours that have backups. V(-1) keeps one per
-        hour without limit.
+      - With O(mode=prune) or O(mode=put), keep the newest backup of each of the last N hours that have backups.
+        V(-1) keeps one per hour without limit.
     type: int
   keep_daily:
     description:
-      - With O(mode=prune), keep the newest backup of each of the last N days (UTC) that have backups.
+      - With O(mode=prune) or O(mode=put), keep the newest backup of each of the last N days (UTC) that have backups.
     type: int
   keep_weekly:
     description:
-      - With O(mode=prune), keep the newest backup of each of the last N ISO weeks that have backups.
+      - With O(mode=prune) or O(mode=put), keep the newest backup of each of the last N ISO weeks that have backups.
     type: int
   keep_monthly:
     description:
-      - With O(mode=prune), keep the newest backup of each of the last N months that have backups.
+      - With O(mode=prune) or O(mode=put), keep the newest backup of each of the last N months that have backups.
     type: int
   keep_yearly:
     description:
-      - With O(mode=prune), keep the newest backup of each of the last N years that have backups.
+      - With O(mode=prune) or O(mode=put), keep the newest backup of each of the last N years that have backups.
     type: int
   keep_within:
     description:
-      - With O(mode=prune), keep every backup taken within this duration of the newest backup, for example C(7d),
-        C(12h), C(2w).
+      - With O(mode=prune) or O(mode=put), keep every backup taken within this duration of the newest backup, for
+        example C(7d), C(12h), C(2w).
     type: str
   abandoned_after:
     description:
@@ -310,6 +311,16 @@ deleted_keys:
   type: list
   elements: str
   sample: ["mongodb-backups/rs0/20261123T101500Z/manifest.json"]
+pruned:
+  description:
+    - With O(mode=put) and a keep_* rule, what pruning the set after the upload did (C(kept), C(removed),
+      C(aborted_uploads), C(unreadable), C(oplog), as O(mode=prune) returns them).
+    - Null in check mode, without a rule, or when pruning failed; the backup is stored either way, and a failed
+      prune is reported as a warning (the next run prunes).
+  returned: when O(mode=put)
+  type: dict
+  sample: {changed: true, kept: [{"backup_id": "20261123T101500Z", "reasons": ["keep_last"]}],
+           removed: [{"backup_id": "20261001T101500Z", "reason": "not kept by any keep_* rule"}]}
 kept:
   description: The backups prune keeps, each with every rule that keeps it.
   returned: when O(mode=prune)
@@ -340,6 +351,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs import (
     CATALOG_STORAGE,
+    RETENTION,
     S3_CONNECTION,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import run_catalog_task
@@ -370,13 +382,7 @@ def main() -> None:
             labels=dict(type="dict"),
             sha256=dict(type="str"),
             stale_uploads_after=dict(type="str", default="15m"),
-            keep_last=dict(type="int"),
-            keep_hourly=dict(type="int"),
-            keep_daily=dict(type="int"),
-            keep_weekly=dict(type="int"),
-            keep_monthly=dict(type="int"),
-            keep_yearly=dict(type="int"),
-            keep_within=dict(type="str"),
+            **RETENTION,
             abandoned_after=dict(type="str", default="1d"),
         ),
         required_if=[
@@ -394,6 +400,8 @@ def main() -> None:
         result = run_catalog_task(module.params, module.check_mode)
     except OffsiteError as error:
         module.fail_json(msg=str(error), exception=traceback.format_exc())
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
     module.exit_json(**result)
 
 

@@ -117,11 +117,15 @@ def test_backups_report_their_set_documents_staging_and_location(scenario, backu
 
 
 def test_retention_keeps_the_newest_two(backups, backup_ids):
-    removed = [
-        [r["backup_id"] for r in run.result("Apply the retention rules to the set")["removed"]]
-        for run in backups
-    ]
+    removed = [_report(run)["pruned"] for run in backups]
     assert removed == [[], [], [backup_ids[0]]]
+    # Streamed runs prune in the dump task itself, the staged run in its upload task.
+    pruned = backups[2].result(
+        "Dump straight into the S3 catalog (no local file; the manifest is written last)"
+    )["pruned"]
+    assert pruned["removed"] == [{"backup_id": backup_ids[0], "reason": "not kept by any keep_* rule"}]
+    staged = backups[1].result("Upload the archive, then its manifest")["pruned"]
+    assert [kept["backup_id"] for kept in staged["kept"]] == [backup_ids[1], backup_ids[0]]
 
 
 def test_backups_write_prometheus_metrics(scenario, backups):

@@ -297,6 +297,24 @@ def test_prune_policies_on_a_catalog_spanning_months(s3_endpoint, s3_bucket):
     assert again["removed"] == []
 
 
+def test_put_with_keep_rules_prunes_the_set_in_the_same_task(s3_endpoint, s3_bucket, tmp_path):
+    catalog = make_catalog(s3_endpoint, s3_bucket)
+    older = [tiny_backup(catalog, "rs0", utc_now() - timedelta(days=days)) for days in (3, 2)]
+    src = tmp_path / "rs0.archive.gz"
+    write_file(src, 64 * 1024)
+    dry = module(s3_endpoint, s3_bucket, check=True, mode="put", set_name="rs0", src=str(src), keep_last=1)
+    assert dry["pruned"] is None and backup_ids(catalog, "rs0") == older[::-1]  # newest first
+
+    stored = module(s3_endpoint, s3_bucket, mode="put", set_name="rs0", src=str(src), keep_last=2)
+    assert [kept["backup_id"] for kept in stored["pruned"]["kept"]] == [stored["backup_id"], older[1]]
+    assert [removed["backup_id"] for removed in stored["pruned"]["removed"]] == [older[0]]
+    assert backup_ids(catalog, "rs0") == [stored["backup_id"], older[1]]
+
+    again = {"mode": "put", "set_name": "rs0", "src": str(src), "backup_id": stored["backup_id"]}
+    plain = module(s3_endpoint, s3_bucket, **again)
+    assert plain["changed"] is False and plain["pruned"] is None  # the same archive again, and no rule
+
+
 def test_prune_without_a_policy_is_refused(s3_endpoint, s3_bucket):
     catalog = make_catalog(s3_endpoint, s3_bucket)
     tiny_backup(catalog, "rs0", utc_now())

@@ -32,7 +32,12 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.local_files import
     remove_quietly,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils.manifest import check_sha256
-from ansible_collections.offsite.mongodb.plugins.module_utils.retention import Candidate, Policy, apply_policy
+from ansible_collections.offsite.mongodb.plugins.module_utils.retention import (
+    RULES,
+    Candidate,
+    Policy,
+    apply_policy,
+)
 from ansible_collections.offsite.mongodb.plugins.module_utils.times import (
     format_time,
     parse_duration,
@@ -59,11 +64,13 @@ def run_catalog_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, A
         return prune_set(catalog_from_options(params), set_name, policy, abandoned, check_mode=check_mode)
     catalog = catalog_from_options(params)
     if mode == "put":
-        return put_backup(
+        policy = optional_retention(params)
+        stored = put_backup(
             catalog, set_name, params["src"], params.get("backup_id"), metadata=params.get("metadata"),
             labels=params.get("labels"), expected_sha256=params.get("sha256"), check_mode=check_mode,
             stale_uploads_after=params.get("stale_uploads_after") or STALE_UPLOAD_IDLE,
         )  # fmt: skip
+        return prune_after_upload(catalog, set_name, policy, stored, check_mode)
     if mode == "get":
         before = parse_catalog_time(params["before"], "before") if params.get("before") else None
         return get_backup(
@@ -94,6 +101,31 @@ def retention_from_options(params: Mapping[str, Any]) -> Tuple[Policy, Optional[
     ).check()
     abandoned = params.get("abandoned_after")
     return policy, parse_duration(abandoned, "abandoned_after") if abandoned else None
+
+
+def optional_retention(params: Optional[Mapping[str, Any]]) -> Optional[Policy]:
+    """The retention rules ``params`` set (checked), or None when every rule is unset or 0: nothing is pruned then."""
+    if not params or not any(params.get(rule) for rule in (*RULES, "keep_within")):
+        return None
+    return retention_from_options({**params, "abandoned_after": None})[0]
+
+
+def prune_after_upload(
+    catalog: Catalog, set_name: str, policy: Optional[Policy], stored: Dict[str, Any], check_mode: bool
+) -> Dict[str, Any]:
+    """``stored`` (an upload's result) with ``pruned``: the prune result once ``policy`` was applied to the set.
+
+    Runs only after the new backup is whole in the catalog. A prune that fails then is a warning, not a
+    failure: the backup stays and the next run prunes. Check mode prunes nothing (``pruned: null``).
+    """
+    if policy is None or check_mode:
+        return {**stored, "pruned": None}
+    try:
+        pruned = prune_set(catalog, set_name, policy)
+    except OffsiteError as exc:
+        warning = f"backup {stored['backup_id']} of set {set_name} is stored, but the retention rules were not applied: {exc}"
+        return {**stored, "pruned": None, "warnings": [*stored.get("warnings", []), warning]}
+    return {**stored, "pruned": pruned, "changed": stored["changed"] or pruned["changed"]}
 
 
 # -- put ------------------------------------------------------------------------------------------

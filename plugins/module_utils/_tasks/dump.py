@@ -13,6 +13,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog import (
     STALE_UPLOAD_IDLE,
     clean_stale_uploads,
+    optional_retention,
+    prune_after_upload,
 )
 from ansible_collections.offsite.mongodb.plugins.module_utils._tasks.catalog_options import (
     catalog_from_options,
@@ -83,12 +85,16 @@ def run_dump_task(params: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]
         if params.get("bucket"):
             if engine != "native":
                 raise OffsiteError("engine=mongodump writes local files only: use engine=native with bucket")
+            policy = optional_retention(params)
             catalog = catalog_from_options(params)
-            return dump_to_catalog(
+            stored = dump_to_catalog(
                 lambda: connect(options), catalog, params.get("set_name"), plan,
                 backup_id=params.get("backup_id"), labels=params.get("labels"), check_mode=check_mode,
                 stale_uploads_after=params.get("stale_uploads_after") or STALE_UPLOAD_IDLE,
             )  # fmt: skip
+            return prune_after_upload(catalog, params["set_name"], policy, stored, check_mode)
+        if optional_retention(params) is not None:
+            raise OffsiteError("keep_* rules prune the S3 catalog: set bucket (and set_name) or remove them")
         return dump_to_file(
             lambda: connect(options), params["dest"], plan, dumper, engine=engine,
             force=bool(params.get("force")), check_mode=check_mode,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -93,3 +97,16 @@ def test_storage_choices_are_enforced():
     assert "encryption" in " ".join(result.error_messages)
     params = validated(CATALOG_STORAGE, {"part_size": "16MB"}).validated_parameters
     assert params["part_size"] == 16 * 1024 * 1024 and params["max_concurrency"] == 8
+
+
+def test_the_specs_import_no_client_library():
+    """mongo_node_info and mongo_fsync_lock never load boto3 (about 0.2 s per task), the S3 modules never pymongo."""
+    probe = (
+        "import sys; import ansible_collections.offsite.mongodb.plugins.module_utils._argument_specs; "
+        "print(sorted(name for name in ('boto3', 'botocore', 'pymongo', 'bson') if name in sys.modules))"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=environment
+    )
+    assert found.stdout.strip() == "[]"

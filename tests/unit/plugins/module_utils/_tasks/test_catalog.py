@@ -88,3 +88,67 @@ def test_put_refuses_disagreeing_digests_before_reading_the_file(tmp_path):
             Catalog(client, BUCKET), "rs0", str(tmp_path / "x"), expected_sha256="a" * 64,
             metadata={"sha256": "b" * 64},
         )  # fmt: skip
+
+
+@pytest.fixture
+def stored(monkeypatch):
+    """put_backup stores nothing but says it stored backup 20261101T000000Z; prune_set records its calls."""
+    pruned = []
+    monkeypatch.setattr(task, "catalog_from_options", lambda params: "catalog")
+    monkeypatch.setattr(
+        task, "put_backup", lambda *args, **kwargs: {"changed": True, "backup_id": "20261101T000000Z"}
+    )
+    monkeypatch.setattr(
+        task,
+        "prune_set",
+        lambda catalog, set_name, policy, *args, **kwargs: (
+            pruned.append((set_name, policy))
+            or {"changed": True, "removed": [{"backup_id": "20261001T000000Z"}]}
+        ),
+    )
+    return pruned
+
+
+PUT = {"mode": "put", "set_name": "rs0", "src": "/tmp/x.archive"}
+
+
+def test_put_with_keep_rules_prunes_the_set_once_the_backup_is_stored(stored):
+    result = task.run_catalog_task({**PUT, "keep_last": 2, "keep_within": "3d"}, False)
+    assert result["pruned"]["removed"] == [{"backup_id": "20261001T000000Z"}]
+    [(set_name, policy)] = stored
+    assert (set_name, policy.keep_last, policy.keep_within.days) == ("rs0", 2, 3)
+
+
+def test_put_without_keep_rules_or_in_check_mode_prunes_nothing(stored):
+    assert task.run_catalog_task(PUT, False)["pruned"] is None
+    assert task.run_catalog_task({**PUT, "keep_last": 2}, True)["pruned"] is None
+    assert stored == []
+
+
+def test_put_checks_its_keep_rules_before_anything_is_stored(stored, monkeypatch):
+    monkeypatch.setattr(task, "put_backup", lambda *args, **kwargs: pytest.fail("stored despite a bad rule"))
+    with pytest.raises(OffsiteError, match="keep_within 'a week' is not a duration"):
+        task.run_catalog_task({**PUT, "keep_within": "a week"}, False)
+
+
+def test_a_prune_that_fails_after_the_upload_is_a_warning_and_the_backup_stands(monkeypatch):
+    def broken_prune(*args, **kwargs):
+        raise OffsiteError("S3 denied DeleteObject")
+
+    monkeypatch.setattr(task, "prune_set", broken_prune)
+    stored = {"changed": True, "backup_id": "20261101T000000Z", "warnings": ["earlier"]}
+    result = task.prune_after_upload(
+        "catalog", "rs0", task.optional_retention({"keep_last": 1}), stored, False
+    )
+    assert result["changed"] is True and result["pruned"] is None
+    assert result["warnings"] == [
+        "earlier",
+        "backup 20261101T000000Z of set rs0 is stored, but the retention rules were not applied: S3 denied DeleteObject",
+    ]
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"keep_last": None, "keep_within": ""}, {"keep_daily": 0, "other": 1}]
+)
+def test_no_rule_set_means_no_pruning(params):
+    assert task.optional_retention(params) is None
