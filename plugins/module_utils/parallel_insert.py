@@ -5,28 +5,38 @@ each, within the server's command and write-batch limits), unordered, so one rej
 stop the rest. ``insert_many`` does the same on the wire but walks every document through its bulk API
 in Python first: the command costs about half the CPU per document. The reply's ``n`` and
 ``writeErrors`` give the counts; a write concern error fails the restore.
+
+A command is not a retryable write to pymongo (``insert_many`` would have been retried once), so a chunk
+whose connection was lost or whose primary stepped down is sent again here, up to ``RETRIES`` times. On a
+resend, a duplicate key error is a document the lost attempt had already inserted: it counts as restored.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 try:
     from bson.raw_bson import RawBSONDocument
     from bson.son import SON
+    from pymongo.errors import AutoReconnect
     from pymongo.write_concern import WriteConcern
 except (
     ImportError
 ):  # pragma: no cover - hosts without pymongo fail in mongo_connection.connect with a clear message
     RawBSONDocument = SON = WriteConcern = None
+    AutoReconnect = ConnectionError
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestoreTarget
 
 INSERT_BYTES = 8 << 20  # documents per command, by size: with the largest document, under 16 MiB + 16 KiB
 INSERT_DOCUMENTS = 10_000  # and by count: the server takes at most 100,000 writes per command
+RETRIES = 2  # resends after a lost connection or a stepped-down primary (NotPrimaryError is an AutoReconnect)
+RETRY_PAUSE = 0.5  # seconds before the first resend, doubled for the next
+DUPLICATE_KEY = 11000
 
 
 def insert_chunks(documents: List[bytes]) -> Iterator[List[bytes]]:
@@ -77,9 +87,12 @@ class ParallelInserter:
                 command["bypassDocumentValidation"] = True
             if self.concern is not None:
                 command["writeConcern"] = self.concern.document
-            reply = database.command(command)
-            failed = len(reply.get("writeErrors") or [])
-            inserted = int(reply.get("n", len(chunk) - failed))
+            reply, resent = self._send(database, command)
+            errors = reply.get("writeErrors") or []
+            if resent:
+                errors = [error for error in errors if error.get("code") != DUPLICATE_KEY]
+            failed = len(errors)
+            inserted = len(chunk) - failed if resent else int(reply.get("n", len(chunk) - failed))
             with self.lock:
                 target.documents += inserted
                 target.failed += failed
@@ -89,6 +102,18 @@ class ParallelInserter:
                     f"the write concern failed while restoring {target.db}.{physical}: "
                     f"{' '.join(str(problem.get('errmsg', problem)).split())[:300]}"
                 )
+
+    @staticmethod
+    def _send(database: Any, command: Any) -> Tuple[Any, bool]:
+        """The reply to ``command`` and whether it took a resend (see the module's docstring)."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return database.command(command), attempt > 0
+            except AutoReconnect:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(RETRY_PAUSE * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def wait(self) -> None:
         """Wait for every insert; the first error (other than rejected documents) is raised."""

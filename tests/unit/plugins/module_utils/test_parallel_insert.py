@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bson
 import pytest
+from pymongo.errors import AutoReconnect
 from pymongo.write_concern import WriteConcern
 
 from ansible_collections.offsite.mongodb.plugins.module_utils import parallel_insert
@@ -91,3 +92,55 @@ def test_a_write_concern_error_fails_the_restore_in_one_line():
         match=r"^the write concern failed while restoring d\.a: waiting for replication timed out$",
     ):
         inserter.wait()
+
+
+class FlakyDatabase(Database):
+    """Loses the connection ``losses`` times (after the server applied the first half of the chunk), then answers."""
+
+    def __init__(self, losses, replies=()):
+        super().__init__(list(replies))
+        self.losses = losses
+
+    def command(self, command):
+        self.commands.append(command)
+        if self.losses:
+            self.losses -= 1
+            raise AutoReconnect("connection closed")
+        return self.replies.pop(0)
+
+
+def inserted_through(database, docs):
+    client = Client()
+    client.database = database
+    inserter = ParallelInserter(client, workers=1, concern=None, bypass=False)
+    into = target()
+    inserter.submit(into, "a", docs)
+    try:
+        inserter.wait()
+    finally:
+        inserter.close()
+    return into
+
+
+def test_a_lost_connection_resends_the_chunk_and_counts_the_lost_attempts_inserts_once(monkeypatch):
+    monkeypatch.setattr(parallel_insert, "RETRY_PAUSE", 0)
+    docs = [bson.encode({"_id": n}) for n in range(4)]
+    # The lost attempt had inserted _id 0 and 1: the resend meets them as duplicates; _id 3 is refused.
+    reply = {"n": 1, "ok": 1.0, "writeErrors": [{"index": 0, "code": 11000}, {"index": 1, "code": 11000},
+                                                 {"index": 3, "code": 121}]}  # fmt: skip
+    into = inserted_through(FlakyDatabase(1, [reply]), docs)
+    assert (into.documents, into.failed) == (3, 1)
+
+
+def test_a_connection_lost_on_every_resend_fails_the_restore(monkeypatch):
+    monkeypatch.setattr(parallel_insert, "RETRY_PAUSE", 0)
+    database = FlakyDatabase(parallel_insert.RETRIES + 1)
+    with pytest.raises(AutoReconnect, match="connection closed"):
+        inserted_through(database, [bson.encode({"_id": 1})])
+    assert len(database.commands) == parallel_insert.RETRIES + 1
+
+
+def test_without_a_resend_duplicate_keys_are_failures(monkeypatch):
+    reply = {"n": 1, "ok": 1.0, "writeErrors": [{"index": 0, "code": 11000}]}
+    into = inserted_through(FlakyDatabase(0, [reply]), [bson.encode({"_id": n}) for n in range(2)])
+    assert (into.documents, into.failed) == (1, 1)
