@@ -6,6 +6,7 @@ arrive; any inconsistency is an ``ArchiveError`` naming the byte offset and the 
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -31,6 +32,8 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.server_version imp
 from ansible_collections.offsite.mongodb.plugins.module_utils.streams import Readable
 
 READ_CHUNK = 1 << 20
+_LENGTH = struct.Struct("<I").unpack_from  # a document's length prefix, read in place
+_TERMINATOR_LENGTH = int.from_bytes(TERMINATOR, "little")
 EVENT_BYTES = 4 << 20  # a data event carries at most about this many document bytes
 
 
@@ -248,11 +251,10 @@ class ArchiveReader:
         documents: List[bytes] = []
         terminated = False
         while end - pos >= 4 and pos - start < room:
-            prefix = data[pos : pos + 4]
-            if prefix == TERMINATOR:
+            (length,) = _LENGTH(data, pos)
+            if length == _TERMINATOR_LENGTH:
                 terminated = True
                 break
-            length = int.from_bytes(prefix, "little")
             if length < 5 or length > limit:
                 self._pos = pos
                 raise ArchiveError(

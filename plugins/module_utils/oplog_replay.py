@@ -18,13 +18,13 @@ from typing import Any, List, Optional, Tuple
 
 try:
     import bson
-    from bson.raw_bson import RawBSONDocument
     from bson.son import SON
 except (
     ImportError
 ):  # pragma: no cover - hosts without pymongo fail in mongo_connection.connect with a clear message
-    bson = RawBSONDocument = SON = None
+    bson = SON = None
 
+from ansible_collections.offsite.mongodb.plugins.module_utils import raw_documents
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.mongo_connection import server_message
 from ansible_collections.offsite.mongodb.plugins.module_utils.namespaces import NamespaceFilter
@@ -61,7 +61,7 @@ def _without_uuid(raw: bytes, top: Optional[EntryTop]) -> Any:
     """What to send for one entry: the raw bytes, less a top-level ``ui``; decoded only when it nests operations."""
     if top is None or top.nests_apply_ops:
         return _decoded_without_uuid(raw)
-    return RawBSONDocument(without_span(raw, top.ui) if top.ui else raw)
+    return raw_documents.document_type()(without_span(raw, top.ui) if top.ui else raw)
 
 
 class OplogApplier:

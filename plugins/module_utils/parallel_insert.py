@@ -19,16 +19,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterator, List, Optional, Tuple
 
 try:
-    from bson.raw_bson import RawBSONDocument
     from bson.son import SON
     from pymongo.errors import AutoReconnect
     from pymongo.write_concern import WriteConcern
 except (
     ImportError
 ):  # pragma: no cover - hosts without pymongo fail in mongo_connection.connect with a clear message
-    RawBSONDocument = SON = WriteConcern = None
+    SON = WriteConcern = None
     AutoReconnect = ConnectionError
 
+from ansible_collections.offsite.mongodb.plugins.module_utils import raw_documents
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestoreTarget
 
@@ -79,7 +79,7 @@ class ParallelInserter:
             command = SON(
                 [
                     ("insert", physical),
-                    ("documents", [RawBSONDocument(doc) for doc in chunk]),
+                    ("documents", raw_documents.wrap(chunk)),
                     ("ordered", False),
                 ]
             )
