@@ -73,7 +73,11 @@ options:
     default: 4
   insertion_workers:
     description:
-      - Insert workers per collection.
+      - Insert workers per collection. Each sends unordered C(insert) commands of at most 8 MiB and 10,000
+        documents; a command whose connection is lost or whose primary steps down is sent again (up to twice), and
+        on a resend a duplicate key is a document the lost attempt had already inserted, so it counts as restored.
+      - More workers help when the server is the bound (they wait on it concurrently); the client's own work per
+        document runs one thread at a time.
     type: int
     default: 1
   write_concern:
