@@ -126,8 +126,8 @@ def test_a_lost_connection_resends_the_chunk_and_counts_the_lost_attempts_insert
     monkeypatch.setattr(parallel_insert, "RETRY_PAUSE", 0)
     docs = [bson.encode({"_id": n}) for n in range(4)]
     # The lost attempt had inserted _id 0 and 1: the resend meets them as duplicates; _id 3 is refused.
-    reply = {"n": 1, "ok": 1.0, "writeErrors": [{"index": 0, "code": 11000}, {"index": 1, "code": 11000},
-                                                 {"index": 3, "code": 121}]}  # fmt: skip
+    errors = [{"index": 0, "code": 11000}, {"index": 1, "code": 11000}, {"index": 3, "code": 121}]
+    reply = {"n": 1, "ok": 1.0, "writeErrors": errors}
     into = inserted_through(FlakyDatabase(1, [reply]), docs)
     assert (into.documents, into.failed) == (3, 1)
 
