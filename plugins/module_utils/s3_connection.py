@@ -2,28 +2,20 @@
 
 Every S3 module shares ``_argument_specs.S3_CONNECTION`` (documented once in the ``offsite.mongodb.s3``
 doc fragment). Options left unset fall back to the environment variables the AWS tools read.
+
+boto3 is imported when the first client is made, not with this file: a module that never talks to S3
+(a dump to a local file, taken under a lock) does not spend boto3's 0.2 s import while writes are held.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
-
-try:
-    import boto3
-    from botocore import exceptions as botocore_exceptions
-    from botocore.config import Config
-
-    BOTO3_IMPORT_ERROR: Optional[str] = None
-except ImportError as exc:  # pragma: no cover - exercised on hosts without boto3
-    boto3 = None
-    botocore_exceptions = None
-    Config = None
-    BOTO3_IMPORT_ERROR = str(exc)
 
 CONNECTION_OPTIONS = (
     "endpoint_url", "region", "access_key", "secret_key", "session_token", "profile", "validate_certs",
@@ -121,19 +113,24 @@ def check_bucket_name(bucket: str) -> str:
     return name
 
 
-def require_boto3() -> None:
-    """Raise a one-line error when boto3 is missing on the host that runs the module."""
-    if BOTO3_IMPORT_ERROR is not None:
+def boto() -> Tuple[Any, Any, Any]:
+    """(boto3, botocore's exceptions, botocore's ``Config``), imported on first use; a one-line error without boto3."""
+    try:
+        import boto3  # noqa: PLC0415 - see the module docstring
+        from botocore import exceptions  # noqa: PLC0415
+        from botocore.config import Config  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - exercised on hosts without boto3
         raise OffsiteError(
             "the Python library boto3 is not installed for the interpreter that runs this module: "
             "pip install boto3 (or set ansible_python_interpreter)"
-        )
+        ) from None
+    return boto3, exceptions, Config
 
 
 def make_client(options: S3Options, max_pool_connections: int = 10) -> Any:
     """A boto3 S3 client for ``options`` (retries, addressing style, TLS and credentials applied)."""
-    require_boto3()
-    config = Config(
+    boto3, errors, config_class = boto()
+    config = config_class(
         retries={"mode": options.retry_mode, "max_attempts": options.retries},
         s3={"addressing_style": options.addressing_style()},
         connect_timeout=options.connect_timeout,
@@ -151,11 +148,11 @@ def make_client(options: S3Options, max_pool_connections: int = 10) -> Any:
             region_name=options.region,
         )
         return session.client("s3", endpoint_url=options.endpoint_url, verify=verify, config=config)
-    except botocore_exceptions.ProfileNotFound:
+    except errors.ProfileNotFound:
         raise OffsiteError(
             f"AWS profile {options.profile!r} is not configured: fix the profile option or ~/.aws/config"
         ) from None
-    except botocore_exceptions.BotoCoreError as exc:
+    except errors.BotoCoreError as exc:
         raise OffsiteError(redact(f"cannot set up the S3 client: {exc}", options.secrets())) from None
 
 
@@ -186,9 +183,8 @@ def s3_errors(
     except OffsiteError:
         raise
     except Exception as exc:
-        if botocore_exceptions is None or not isinstance(
-            exc, (botocore_exceptions.BotoCoreError, botocore_exceptions.ClientError)
-        ):
+        errors = sys.modules.get("botocore.exceptions")  # not imported yet: no botocore error can exist
+        if errors is None or not isinstance(exc, (errors.BotoCoreError, errors.ClientError)):
             raise
         raise OffsiteError(redact(describe_error(client, action, bucket, key, exc), secrets)) from None
 
@@ -208,7 +204,7 @@ def describe_error(  # noqa: PLR0911 - one message per failure kind
 ) -> str:
     """The one-line message for a botocore failure (callers redact it)."""
     at = where(client)
-    errors = botocore_exceptions
+    errors = boto()[1]
     if isinstance(exc, errors.ClientError):
         return _client_error(at, action, bucket, key, exc)
     if isinstance(exc, errors.NoCredentialsError):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ParamValidationError
 
@@ -154,3 +158,20 @@ def test_a_real_unreachable_endpoint_fails_fast_with_one_line():
     ):
         client.list_objects_v2(Bucket="acme-backups")
     assert str(info.value).startswith("cannot reach the S3 endpoint http://127.0.0.1:9")
+
+
+def test_boto3_is_imported_with_the_first_client_not_with_the_dump_or_lock_tasks():
+    """A dump to a local file under a lock never loads boto3 (0.2 s while writes are held); an S3 client does."""
+    probe = (
+        "import sys\n"
+        "from ansible_collections.offsite.mongodb.plugins.module_utils._tasks import dump, fsync_lock\n"
+        "from ansible_collections.offsite.mongodb.plugins.module_utils import s3_connection\n"
+        "before = 'boto3' in sys.modules\n"
+        "s3_connection.make_client(s3_connection.s3_options({'region': 'us-east-1'}))\n"
+        "print(before, 'boto3' in sys.modules)"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=environment
+    )
+    assert found.stdout.split() == ["False", "True"]
