@@ -61,9 +61,8 @@ class Served:
     name: str
     index: int
     replies: List[bytes] = field(default_factory=list)
-    docs: List[Any] = field(
-        default_factory=list
-    )  # every document, for ``find`` with a ``limit`` or ``batchSize``
+    # every document, for ``find`` with a ``limit`` or ``batchSize``
+    docs: List[Any] = field(default_factory=list)
     starts: List[int] = field(default_factory=list)  # the position of each reply's first document
     offsets: List[int] = field(default_factory=list)  # bytes before each document (and the total, last)
     count: int = 0
@@ -171,9 +170,8 @@ class FastMongo:
         self.inserted: Dict[str, int] = {}
         self.commands: Dict[str, int] = {}
         self.connections = 0
-        self.encoded: Dict[
-            Tuple[int, int, int, str], bytes
-        ] = {}  # replies to batchSize, kept for the next reader
+        # replies to batchSize, kept for the next reader
+        self.encoded: Dict[Tuple[int, int, int, str], bytes] = {}
         self.started = datetime.now(timezone.utc)
 
     def databases(self) -> List[str]:

@@ -64,9 +64,8 @@ class NamespaceFilter:
     ) -> None:
         self.include = [compile_pattern(p, "include") for p in include or []]
         self.exclude = [compile_pattern(p, "exclude") for p in exclude or []]
-        self._answers: Dict[
-            str, bool
-        ] = {}  # ns -> selected: an oplog replay asks of few namespaces, many times
+        # ns -> selected: an oplog replay asks of few namespaces, many times
+        self._answers: Dict[str, bool] = {}
 
     def selects(self, ns: str) -> bool:
         answer = self._answers.get(ns)
