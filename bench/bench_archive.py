@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Optional
 
 import pymongo
-from bson.raw_bson import RawBSONDocument
 
 from bench.data_servers import DATABASES, served, server_kinds
-from bench.measure import ROOT, Measured, best_of, raw_read, report, run_worker
+from bench.measure import ROOT, Measured, best_of, raw_insert, raw_read, report, run_worker
 
 sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 
@@ -39,7 +38,7 @@ ROUNDS = int(os.environ.get("OFFSITE_BENCH_ARCHIVE_ROUNDS", "3"))
 
 def worker(argv) -> None:
     """Runs in a child process so that its peak RSS and CPU time are its own: ``worker KIND URI ARGS``."""
-    from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, dump, restore  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils import dump, restore  # noqa: PLC0415
 
     kind, uri = argv[0], argv[1]
     client = pymongo.MongoClient(uri)
@@ -59,17 +58,7 @@ def worker(argv) -> None:
             return restore.restore_archive(client, source, plan).documents
 
     def insert() -> int:
-        moved = 0
-        with open(argv[2], "rb") as source:
-            for db in DATABASES:
-                client.drop_database("raw_" + db)
-            for event in archive_reader.ArchiveReader(source).events():
-                if event.kind == "data":
-                    client["raw_" + event.entry.db][event.entry.collection].insert_many(
-                        [RawBSONDocument(d) for d in event.documents], ordered=False
-                    )
-                    moved += len(event.documents)
-        return moved
+        return raw_insert(client, argv[2], DATABASES)
 
     report({"read": read, "dump": dump_step, "restore": restore_step, "insert": insert}[kind])
 

@@ -23,16 +23,14 @@ import pymongo
 
 from bench.data_servers import served, server_kinds
 from bench.dataset import DATABASES
-from bench.measure import Measured, report, run_worker
+from bench.measure import Measured, raw_insert, report, run_worker
 
 KINDS = {"raw insert": ("insert",), "1 worker": ("restore", "1", "1"), "default": ("restore", "4", "1")}
 
 
 def worker(argv) -> None:
     """``worker KIND URI ARCHIVE [PARALLEL WORKERS]`` in a child process."""
-    from bson.raw_bson import RawBSONDocument  # noqa: PLC0415
-
-    from ansible_collections.offsite.mongodb.plugins.module_utils import archive_reader, dump, restore  # noqa: PLC0415
+    from ansible_collections.offsite.mongodb.plugins.module_utils import dump, restore  # noqa: PLC0415
     from ansible_collections.offsite.mongodb.plugins.module_utils.dump_plan import DumpPlan  # noqa: PLC0415
     from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestorePlan  # noqa: PLC0415
 
@@ -52,17 +50,7 @@ def worker(argv) -> None:
             return restore.restore_archive(client, source, plan).documents
 
     def insert_step() -> int:
-        moved = 0
-        for db in DATABASES:
-            client.drop_database("raw_" + db)
-        with open(path, "rb") as source:
-            for event in archive_reader.ArchiveReader(source).events():
-                if event.kind == "data":
-                    client["raw_" + event.entry.db][event.entry.collection].insert_many(
-                        [RawBSONDocument(d) for d in event.documents], ordered=False
-                    )
-                    moved += len(event.documents)
-        return moved
+        return raw_insert(client, path, DATABASES)
 
     report({"dump": dump_step, "restore": restore_step, "insert": insert_step}[kind])
 

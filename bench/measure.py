@@ -96,3 +96,21 @@ def raw_read(client: Any, databases: Iterable[str], parallel: int = READ_PARALLE
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         return sum(pool.map(read, targets))
+
+
+def raw_insert(client: Any, archive: str, databases: Iterable[str]) -> int:
+    """The insert baseline: ``insert_many`` of every archive block into ``raw_<db>``, in archive order, one
+    thread; the block's documents framed by bson's C decoder as ``RawBSONDocument`` (what ``insert_many``
+    copies unread). Returns the documents."""
+    from ansible_collections.offsite.mongodb.plugins.module_utils.archive_reader import ArchiveReader  # noqa: PLC0415
+
+    for name in databases:
+        client.drop_database("raw_" + name)
+    moved = 0
+    with open(archive, "rb") as source:
+        for event in ArchiveReader(source).events():
+            if event.kind == "data":
+                documents = [doc for run in event.runs for doc in bson.decode_all(run, RAW)]
+                client["raw_" + event.entry.db][event.entry.collection].insert_many(documents, ordered=False)
+                moved += len(documents)
+    return moved

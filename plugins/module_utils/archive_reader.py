@@ -15,6 +15,7 @@ try:
 except ImportError:  # pragma: no cover - exercised on hosts without pymongo
     bson = None
 
+from ansible_collections.offsite.mongodb.plugins.module_utils import document_runs
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (
     HEADER_TYPES,
     MAGIC,
@@ -39,13 +40,22 @@ EVENT_BYTES = 4 << 20  # a data event carries at most about this many document b
 
 @dataclass
 class ArchiveEvent:
-    """What the reader found: documents of a namespace (``data``) or its end (``eof``)."""
+    """What the reader found: documents of a namespace (``data``) or its end (``eof``).
+
+    A data event carries its ``count`` documents as ``runs``: whole documents back to back, framing
+    checked (see ``document_runs``). ``documents`` splits them, for callers that want them one by one.
+    """
 
     kind: str  # data | eof
     entry: PreludeEntry
     offset: int
-    documents: List[bytes] = field(default_factory=list)
+    runs: List[bytes] = field(default_factory=list)
+    count: int = 0
     totals: Optional[NamespaceTotals] = None
+
+    @property
+    def documents(self) -> List[bytes]:
+        return document_runs.split(self.runs)
 
 
 class ArchiveReader:
@@ -239,16 +249,17 @@ class ArchiveReader:
                 f"the archive ends before these namespaces appear: {', '.join(unseen)}", self.offset
             )
 
-    def _buffered_documents(self, limit: int, ns: str, room: int) -> Tuple[List[bytes], bytes, bool]:
-        """Whole documents already in the buffer (about ``room`` bytes at most), their span (for one CRC over
-        them), and whether a terminator ended them.
+    def _buffered_run(self, limit: int, ns: str, room: int) -> Tuple[bytes, int, bool]:
+        """The whole documents already in the buffer (about ``room`` bytes at most) as one run, how many
+        they are, and whether a terminator ended them.
 
-        The same checks as ``_document``, in one loop over the buffer. A document that is not wholly
-        buffered is left for ``_document``, which reads on (or says where the stream is cut).
+        The same checks as ``_document``, in one loop over the buffer, without a slice per document. A
+        document that is not wholly buffered is left for ``_document``, which reads on (or says where the
+        stream is cut).
         """
         data, pos = self._data, self._pos
         end, start = len(data), pos
-        documents: List[bytes] = []
+        count = 0
         terminated = False
         while end - pos >= 4 and pos - start < room:
             (length,) = _LENGTH(data, pos)
@@ -262,39 +273,39 @@ class ArchiveReader:
                 )
             if end - pos < length:
                 break
-            if data[pos + length - 1] != 0:
+            if data[pos + length - 1]:
                 self._pos = pos
                 raise ArchiveError("a document does not end with a null byte", self._base + pos, ns)
-            documents.append(data[pos : pos + length])
             pos += length
+            count += 1
         self._pos = pos + 4 if terminated else pos
-        return documents, data[start:pos], terminated
+        return data[start:pos], count, terminated
 
     def _data_block(self, entry: PreludeEntry, totals: NamespaceTotals, ns: str) -> Iterator[ArchiveEvent]:
         limit = MAX_OPLOG_DOCUMENT if entry.is_oplog else MAX_DOCUMENT
-        documents: List[bytes] = []
-        pending = 0
+        runs: List[bytes] = []
+        count = pending = 0
         start = self.offset
         while True:
-            found, span, terminated = self._buffered_documents(limit, ns, EVENT_BYTES - pending)
+            run, found, terminated = self._buffered_run(limit, ns, EVENT_BYTES - pending)
             if not found and not terminated:  # the next document is not wholly buffered: read on, one
                 doc = self._document(limit, ns)
                 terminated = doc is None
-                found, span = ([doc], doc) if doc is not None else ([], b"")
-            size = len(span)
-            if size:
-                totals.crc = crc64(span, totals.crc)
-            documents += found
-            pending += size
-            totals.documents += len(found)
-            totals.bytes += size
+                run, found = (doc, 1) if doc is not None else (b"", 0)
+            if found:
+                totals.crc = crc64(run, totals.crc)
+                runs.append(run)
+                count += found
+                pending += len(run)
+                totals.documents += found
+                totals.bytes += len(run)
             if terminated:
                 break
             if pending >= EVENT_BYTES:
-                yield ArchiveEvent("data", entry, start, documents, totals)
-                documents, pending, start = [], 0, self.offset
-        if documents:
-            yield ArchiveEvent("data", entry, start, documents, totals)
+                yield ArchiveEvent("data", entry, start, runs, count, totals)
+                runs, count, pending, start = [], 0, 0, self.offset
+        if runs:
+            yield ArchiveEvent("data", entry, start, runs, count, totals)
 
 
 def read_all(stream: Readable, parse_metadata: bool = True) -> Tuple[ArchiveReader, List[NamespaceTotals]]:

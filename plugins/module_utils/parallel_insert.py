@@ -3,7 +3,8 @@
 Each batch goes as ``insert`` commands of raw documents (at most ``INSERT_BYTES`` and ``INSERT_DOCUMENTS``
 each, within the server's command and write-batch limits), unordered, so one rejected document does not
 stop the rest. ``insert_many`` does the same on the wire but walks every document through its bulk API
-in Python first: the command costs about half the CPU per document. The reply's ``n`` and
+in Python first; here the archive's runs of documents go into the command as they are
+(``raw_documents.wrap_runs``), with no Python work per document at all. The reply's ``n`` and
 ``writeErrors`` give the counts; a write concern error fails the restore.
 
 A command is not a retryable write to pymongo (``insert_many`` would have been retried once), so a chunk
@@ -16,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 try:
     from bson.son import SON
@@ -28,7 +29,7 @@ except (
     SON = WriteConcern = None
     AutoReconnect = ConnectionError
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import raw_documents
+from ansible_collections.offsite.mongodb.plugins.module_utils import document_runs, raw_documents
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.restore_plan import RestoreTarget
 
@@ -39,18 +40,10 @@ RETRY_PAUSE = 0.5  # seconds before the first resend, doubled for the next
 DUPLICATE_KEY = 11000
 
 
-def insert_chunks(documents: List[bytes]) -> Iterator[List[bytes]]:
-    """``documents`` cut into runs of at most ``INSERT_BYTES`` (or one larger document) and ``INSERT_DOCUMENTS``."""
-    chunk: List[bytes] = []
-    size = 0
-    for doc in documents:
-        if chunk and (size + len(doc) > INSERT_BYTES or len(chunk) >= INSERT_DOCUMENTS):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(doc)
-        size += len(doc)
-    if chunk:
-        yield chunk
+def insert_chunks(runs: Sequence[bytes], count: int) -> Iterator[Tuple[List[bytes], int]]:
+    """``runs`` of ``count`` documents as (runs, documents) per insert command: at most ``INSERT_BYTES`` (or
+    one larger document) and ``INSERT_DOCUMENTS`` each."""
+    return document_runs.cut(runs, count, INSERT_BYTES, INSERT_DOCUMENTS)
 
 
 class ParallelInserter:
@@ -65,21 +58,22 @@ class ParallelInserter:
         self.futures: List[Future] = []
         self.lock = threading.Lock()
 
-    def submit(self, target: RestoreTarget, physical: str, documents: List[bytes]) -> None:
+    def submit(self, target: RestoreTarget, physical: str, runs: Sequence[bytes], count: int) -> None:
+        """Insert ``count`` documents, given as runs (see ``document_runs``), into ``physical``."""
         self.slots.acquire()
-        future = self.pool.submit(self._insert, target, physical, documents)
+        future = self.pool.submit(self._insert, target, physical, runs, count)
         future.add_done_callback(lambda _: self.slots.release())
         self.futures.append(future)
         if len(self.futures) > 256:
             self.futures = [f for f in self.futures if not f.done() or f.exception() is not None]
 
-    def _insert(self, target: RestoreTarget, physical: str, documents: List[bytes]) -> None:
+    def _insert(self, target: RestoreTarget, physical: str, runs: Sequence[bytes], count: int) -> None:
         database = self.client[target.db]
-        for chunk in insert_chunks(documents):
+        for chunk, documents in insert_chunks(runs, count):
             command = SON(
                 [
                     ("insert", physical),
-                    ("documents", raw_documents.wrap(chunk)),
+                    ("documents", raw_documents.wrap_runs(chunk)),
                     ("ordered", False),
                 ]
             )
@@ -92,7 +86,7 @@ class ParallelInserter:
             if resent:
                 errors = [error for error in errors if error.get("code") != DUPLICATE_KEY]
             failed = len(errors)
-            inserted = len(chunk) - failed if resent else int(reply.get("n", len(chunk) - failed))
+            inserted = documents - failed if resent else int(reply.get("n", documents - failed))
             with self.lock:
                 target.documents += inserted
                 target.failed += failed

@@ -144,7 +144,7 @@ def tally_archive(
         if target is None:
             continue
         if event.kind == "data":
-            target.archive_documents += len(event.documents)
+            target.archive_documents += event.count
         else:
             target.archive_complete = True
             target.data_done = target.data_done or restored
@@ -193,7 +193,7 @@ class _Restore:
             if event.kind == "eof":
                 target.archive_complete = True
                 continue
-            target.archive_documents += len(event.documents)
+            target.archive_documents += event.count
             if target.kind in ("users", "roles"):
                 self.auth[target.kind].extend(event.documents)
             elif target.kind == "oplog":
@@ -202,7 +202,7 @@ class _Restore:
                 if len(self.oplog) >= OPLOG_BATCH:
                     self.replay_oplog()
             else:
-                self.inserter.submit(target, self._physical(event, target), event.documents)
+                self.inserter.submit(target, self._physical(event, target), event.runs, event.count)
 
     def _physical(self, event: ArchiveEvent, target: RestoreTarget) -> str:
         """The collection the documents go into (a renamed timeseries keeps its buckets prefix)."""

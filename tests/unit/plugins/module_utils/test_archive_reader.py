@@ -464,7 +464,9 @@ def test_documents_straddling_reads_come_out_whole_with_the_same_crc_and_event_s
     reader = ArchiveReader(_Trickle(data, step))
     events = [event for event in reader.events() if event.kind == "data"]
     assert [doc for event in events for doc in event.documents] == docs
-    assert all(sum(map(len, event.documents)) < EVENT_BYTES + 70_100 for event in events)
+    assert all(event.count == len(event.documents) for event in events)
+    assert b"".join(run for event in events for run in event.runs) == b"".join(docs)
+    assert all(sum(map(len, event.runs)) < EVENT_BYTES + 70_100 for event in events)
     assert (
         len(events) == -(-sum(map(len, docs)) // EVENT_BYTES) or step < 4096
     )  # full events, except at the end
@@ -488,3 +490,12 @@ def test_a_sixteen_mib_document_arrives_whole_from_a_stream_of_small_reads():
     events = [event for event in ArchiveReader(source).events() if event.kind == "data"]
     assert [doc for event in events for doc in event.documents] == [big]
     assert len(reads) <= len(data) // 1024 + 8  # every read asked for what was still missing, no read twice
+
+
+def test_a_data_event_carries_its_documents_as_a_few_runs_not_one_object_each():
+    docs = [bson.encode({"_id": i}) for i in range(50_000)]
+    entry = PreludeEntry("d", "small", "", "collection")
+    events = [event for event in ArchiveReader(io.BytesIO(build([(entry, docs)]))).events() if event.kind == "data"]
+    assert sum(event.count for event in events) == len(docs)
+    assert sum(len(event.runs) for event in events) <= 3  # one per buffer the block spans (1 MiB reads)
+    assert [doc for event in events for doc in event.documents] == docs

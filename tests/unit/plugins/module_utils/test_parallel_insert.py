@@ -7,7 +7,7 @@ import pytest
 from pymongo.errors import AutoReconnect
 from pymongo.write_concern import WriteConcern
 
-from ansible_collections.offsite.mongodb.plugins.module_utils import parallel_insert
+from ansible_collections.offsite.mongodb.plugins.module_utils import document_runs, parallel_insert
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import PreludeEntry
 from ansible_collections.offsite.mongodb.plugins.module_utils.errors import OffsiteError
 from ansible_collections.offsite.mongodb.plugins.module_utils.parallel_insert import (
@@ -24,7 +24,12 @@ class Database:
 
     def command(self, command):
         self.commands.append(command)
-        return self.replies.pop(0) if self.replies else {"n": len(command["documents"]), "ok": 1.0}
+        return self.replies.pop(0) if self.replies else {"n": len(sent_documents(command)), "ok": 1.0}
+
+
+def sent_documents(command):
+    """The documents an insert command carries, whole runs split."""
+    return document_runs.split([element.raw for element in command["documents"]])
 
 
 class Client:
@@ -40,14 +45,30 @@ def target():
     return RestoreTarget(entry=entry, source="d.a", ns="d.a", kind="collection", metadata={})
 
 
+def sized(size, n=0):
+    """A BSON document of exactly ``size`` bytes (at least 13)."""
+    doc = bson.encode({"s": chr(97 + n) * (size - 13)})
+    assert len(doc) == size
+    return doc
+
+
 def test_chunks_stay_within_the_size_and_count_limits_and_keep_the_order(monkeypatch):
     monkeypatch.setattr(parallel_insert, "INSERT_BYTES", 100)
     monkeypatch.setattr(parallel_insert, "INSERT_DOCUMENTS", 3)
-    docs = [bytes([n]) * size for n, size in enumerate([40, 40, 40, 10, 10, 10, 10, 300, 5])]
-    chunks = list(insert_chunks(docs))
-    assert [doc for chunk in chunks for doc in chunk] == docs
-    assert [len(chunk) for chunk in chunks] == [2, 3, 2, 1, 1]  # 80 B; 3 documents; 20 B; the 300 B one alone
-    assert list(insert_chunks([])) == []
+    docs = [sized(size, n) for n, size in enumerate([40, 40, 40, 13, 13, 13, 13, 300, 20])]
+    runs = [b"".join(docs[:4]), b"".join(docs[4:])]  # a run ends anywhere between two documents
+    chunks = list(insert_chunks(runs, len(docs)))
+    assert [doc for chunk, _count in chunks for doc in document_runs.split(chunk)] == docs
+    assert [count for _chunk, count in chunks] == [2, 3, 2, 1, 1]  # 80 B; 3 documents; 26 B; 300 B alone
+    assert all(count == len(document_runs.split(chunk)) for chunk, count in chunks)
+    assert list(insert_chunks([], 0)) == []
+
+
+def test_runs_within_the_limits_go_whole_without_being_split():
+    docs = [bson.encode({"_id": n}) for n in range(10)]
+    runs = [b"".join(docs[:6]), b"".join(docs[6:])]
+    ((chunk, count),) = insert_chunks(runs, 10)
+    assert count == 10 and len(chunk) == 2 and all(a is b for a, b in zip(chunk, runs))
 
 
 def test_documents_go_as_unordered_raw_insert_commands_with_the_options():
@@ -55,12 +76,12 @@ def test_documents_go_as_unordered_raw_insert_commands_with_the_options():
     inserter = ParallelInserter(client, workers=2, concern=WriteConcern(w="majority"), bypass=True)
     docs = [bson.encode({"_id": n}) for n in range(5)]
     into = target()
-    inserter.submit(into, "a", docs)
+    inserter.submit(into, "a", [b"".join(docs[:3]), b"".join(docs[3:])], 5)
     inserter.wait()
     inserter.close()
     (command,) = client.database.commands
     assert list(command)[:3] == ["insert", "documents", "ordered"] and command["insert"] == "a"
-    assert [doc.raw for doc in command["documents"]] == docs and command["ordered"] is False
+    assert sent_documents(command) == docs and command["ordered"] is False
     assert command["bypassDocumentValidation"] is True and command["writeConcern"] == {"w": "majority"}
     assert (into.documents, into.failed) == (5, 0)
 
@@ -71,7 +92,7 @@ def test_rejected_documents_are_counted_and_the_rest_inserted():
     )
     inserter = ParallelInserter(client, workers=1, concern=None, bypass=False)
     into = target()
-    inserter.submit(into, "a", [bson.encode({"_id": n}) for n in range(5)])
+    inserter.submit(into, "a", [b"".join(bson.encode({"_id": n}) for n in range(5))], 5)
     inserter.wait()
     assert (into.documents, into.failed) == (3, 2)
     assert "bypassDocumentValidation" not in client.database.commands[0]
@@ -86,7 +107,7 @@ def test_a_write_concern_error_fails_the_restore_in_one_line():
     inserter = ParallelInserter(
         Client([reply]), workers=1, concern=WriteConcern(w=3, wtimeout=10), bypass=False
     )
-    inserter.submit(target(), "a", [bson.encode({"_id": n}) for n in range(2)])
+    inserter.submit(target(), "a", [bson.encode({"_id": n}) for n in range(2)], 2)
     with pytest.raises(
         OffsiteError,
         match=r"^the write concern failed while restoring d\.a: waiting for replication timed out$",
@@ -114,7 +135,7 @@ def inserted_through(database, docs):
     client.database = database
     inserter = ParallelInserter(client, workers=1, concern=None, bypass=False)
     into = target()
-    inserter.submit(into, "a", docs)
+    inserter.submit(into, "a", [b"".join(docs)], len(docs))  # one run
     try:
         inserter.wait()
     finally:
