@@ -99,6 +99,7 @@ options:
 requirements:
   - zstandard >= 0.22 on the host that runs the module (for zstd archives)
   - fastcrc >= 0.3 on the host that runs the module (fast CRC-64; without it a slow pure-Python CRC is used, with a warning)
+  - isal >= 1.7 on the host that runs the module (fast gzip decompression; without it the slower stdlib zlib is used)
 extends_documentation_fragment:
   - offsite.mongodb.mongo
 attributes:
