@@ -495,7 +495,9 @@ def test_a_sixteen_mib_document_arrives_whole_from_a_stream_of_small_reads():
 def test_a_data_event_carries_its_documents_as_a_few_runs_not_one_object_each():
     docs = [bson.encode({"_id": i}) for i in range(50_000)]
     entry = PreludeEntry("d", "small", "", "collection")
-    events = [event for event in ArchiveReader(io.BytesIO(build([(entry, docs)]))).events() if event.kind == "data"]
+    events = [
+        event for event in ArchiveReader(io.BytesIO(build([(entry, docs)]))).events() if event.kind == "data"
+    ]
     assert sum(event.count for event in events) == len(docs)
     assert sum(len(event.runs) for event in events) <= 3  # one per buffer the block spans (1 MiB reads)
     assert [doc for event in events for doc in event.documents] == docs
