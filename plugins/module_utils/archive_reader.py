@@ -259,24 +259,26 @@ class ArchiveReader:
         """
         data, pos = self._data, self._pos
         end, start = len(data), pos
+        last = min(end - 4, start + room - 1)  # the last position where a length prefix is read
         count = 0
         terminated = False
-        while end - pos >= 4 and pos - start < room:
+        while pos <= last:
             (length,) = _LENGTH(data, pos)
-            if length == _TERMINATOR_LENGTH:
-                terminated = True
-                break
-            if length < 5 or length > limit:
+            if not 5 <= length <= limit:
+                if length == _TERMINATOR_LENGTH:
+                    terminated = True
+                    break
                 self._pos = pos
                 raise ArchiveError(
                     f"length {length} is neither a valid BSON length nor a terminator", self._base + pos, ns
                 )
-            if end - pos < length:
+            after = pos + length
+            if after > end:
                 break
-            if data[pos + length - 1]:
+            if data[after - 1]:
                 self._pos = pos
                 raise ArchiveError("a document does not end with a null byte", self._base + pos, ns)
-            pos += length
+            pos = after
             count += 1
         self._pos = pos + 4 if terminated else pos
         return data[start:pos], count, terminated

@@ -8,21 +8,20 @@ within a size and count limit.
 
 from __future__ import annotations
 
-import struct
 from typing import Iterator, List, Sequence, Tuple
 
-_LENGTH = struct.Struct("<i").unpack_from
+from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (
+    MAX_OPLOG_DOCUMENT,
+    iter_document_lengths,
+)
 
 
 def split(runs: Sequence[bytes]) -> List[bytes]:
-    """The documents of ``runs``, one ``bytes`` each, in order."""
+    """The documents of ``runs``, one ``bytes`` each, in order; ``ValueError`` if a run is not whole documents."""
     documents: List[bytes] = []
     for run in runs:
-        pos, end = 0, len(run)
-        while pos < end:
-            (length,) = _LENGTH(run, pos)
-            if length < 5 or pos + length > end:
-                raise ValueError(f"a document run is cut at byte {pos}: length {length} of {end - pos} left")
+        pos = 0
+        for length in iter_document_lengths(run, MAX_OPLOG_DOCUMENT):
             documents.append(run[pos : pos + length])
             pos += length
     return documents

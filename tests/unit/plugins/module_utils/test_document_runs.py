@@ -20,7 +20,7 @@ def test_split_gives_the_documents_of_every_run_in_order():
 def test_a_run_that_does_not_end_on_a_document_boundary_is_refused(damage):
     run = b"".join(DOCUMENTS[:3])
     run = run[:-1] if damage == "cut" else run + b"\x02\x00\x00\x00"
-    with pytest.raises(ValueError, match="a document run is cut at byte"):
+    with pytest.raises(ValueError, match=r"past the end of the batch|trailing bytes are not a document"):
         document_runs.split([run])
 
 
