@@ -65,9 +65,10 @@ def worker(argv) -> None:
 def suite(label: str, uri: str, pid, workdir: Path, data: int, *, rounds: int) -> None:
     gib = data / 2**30
     path = {compression: str(workdir / f"restore.{compression}.archive") for compression in ("none", "gzip")}
-    # The dump's CPU is the reference: the least of ``rounds`` dumps, as one dump alone varied 1.6-3.6 CPU-s/GiB.
+    # The dump's CPU is the reference: the least of ``rounds`` dumps, as one dump alone varied 1.4-3.6 CPU-s/GiB.
     dumps = [
-        run_worker("bench_restore", "dump", uri, path["none"], "none", server_pid=pid) for _ in range(rounds)
+        run_worker("bench_restore", "dump", uri, path["none"], "none", server_pid=pid)
+        for _round in range(rounds)
     ]
     dumped = best_of(dumps)
     run_worker("bench_restore", "dump", uri, path["gzip"], "gzip", server_pid=pid)
