@@ -35,7 +35,7 @@ MAX_OPLOG_DOCUMENT = MAX_DOCUMENT + 16 * 1024
 FORMAT_VERSION = "0.1"
 OPLOG_COLLECTION = "oplog"
 HEADER_TYPES = {"db": str, "collection": str, "EOF": bool, "CRC": Int64}
-_LENGTH = struct.Struct("<I")  # a BSON document's leading int32, read unsigned as the checks want
+LENGTH_PREFIX = struct.Struct("<I")  # a BSON document's leading int32, read unsigned as the checks want
 
 
 class ArchiveError(OffsiteError):
@@ -140,7 +140,7 @@ def scan_documents(data: bytes, limit: int = MAX_DOCUMENT, lengths: Optional[Lis
 
     Raises ``ValueError`` on bad framing. One tight loop per batch: the dump runs it on every byte it writes.
     """
-    unpack = _LENGTH.unpack_from
+    unpack = LENGTH_PREFIX.unpack_from
     total = len(data)
     pos = count = 0
     while pos < total:

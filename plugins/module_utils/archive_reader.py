@@ -6,7 +6,6 @@ arrive; any inconsistency is an ``ArchiveError`` naming the byte offset and the 
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -18,6 +17,7 @@ except ImportError:  # pragma: no cover - exercised on hosts without pymongo
 from ansible_collections.offsite.mongodb.plugins.module_utils import document_runs
 from ansible_collections.offsite.mongodb.plugins.module_utils.archive_format import (
     HEADER_TYPES,
+    LENGTH_PREFIX,
     MAGIC,
     MAX_DOCUMENT,
     MAX_OPLOG_DOCUMENT,
@@ -33,7 +33,7 @@ from ansible_collections.offsite.mongodb.plugins.module_utils.server_version imp
 from ansible_collections.offsite.mongodb.plugins.module_utils.streams import Readable
 
 READ_CHUNK = 1 << 20
-_LENGTH = struct.Struct("<I").unpack_from  # a document's length prefix, read in place
+_LENGTH = LENGTH_PREFIX.unpack_from  # a document's length prefix, read in place
 _TERMINATOR_LENGTH = int.from_bytes(TERMINATOR, "little")
 EVENT_BYTES = 4 << 20  # a data event carries at most about this many document bytes
 
