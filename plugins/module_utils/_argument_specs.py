@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Tuple
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.offsite.mongodb.plugins.module_utils.retention import RULES
 from ansible_collections.offsite.mongodb.plugins.module_utils.storage_options import (
     ENCRYPTION_MODES,
     LOCK_MODES,
@@ -100,12 +101,4 @@ CATALOG_STORAGE: Spec = {
 }
 
 # The retention rules: s3_backup_archive's prune and put, and mongo_dump_archive's streamed backups.
-RETENTION: Spec = {
-    "keep_last": {"type": "int"},
-    "keep_hourly": {"type": "int"},
-    "keep_daily": {"type": "int"},
-    "keep_weekly": {"type": "int"},
-    "keep_monthly": {"type": "int"},
-    "keep_yearly": {"type": "int"},
-    "keep_within": {"type": "str"},
-}
+RETENTION: Spec = {**{rule: {"type": "int"} for rule in RULES}, "keep_within": {"type": "str"}}
